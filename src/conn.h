@@ -7,11 +7,16 @@
  *
  * Opening a connection authenticates (AUTH [user] password), selects the
  * db from the URI and names the client (CLIENT SETNAME ferry-<role>-<n>).
- * Every error message names the server with its password redacted. */
+ * Every error message names the server with its password redacted.
+ *
+ * SIGPIPE: the first TLS conn_open() sets SIGPIPE to SIG_IGN process-wide
+ * (OpenSSL writes with write()), unless a handler is installed already;
+ * plain sockets use send(MSG_NOSIGNAL). */
 #ifndef FERRY_CONN_H
 #define FERRY_CONN_H
 
 #include <hiredis/hiredis.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "uri.h"
@@ -70,7 +75,7 @@ int conn_db(const Conn *c);
  * *cancel becomes non-zero), or *cancel is set. Restores db and name.
  * Queued but unsent commands and expected replies are discarded: the caller
  * resends its interrupted batch. */
-int conn_reconnect(Conn *c, int max_attempts, volatile int *cancel);
+int conn_reconnect(Conn *c, int max_attempts, const _Atomic int *cancel);
 
 /* 1 after an I/O or protocol error, until a successful reconnect. */
 int conn_broken(const Conn *c);

@@ -3,7 +3,17 @@
  * `ferry rehearse` and every test that needs a real server.
  *
  * sandbox_stop() stops exactly the process sandbox_start() created (by pid,
- * never by name or port) and removes its directory. */
+ * never by name or port) and removes its directory.
+ *
+ * The server stays in our process group and is started with
+ * PR_SET_PDEATHSIG = SIGTERM, so it dies with ferry. Linux ties that signal
+ * to the *thread* that forked: call sandbox_start() from a thread that lives
+ * as long as the server should (the main thread, in practice).
+ *
+ * TLS: when extra_args contain "--tls-cert-file", the server also listens for
+ * TLS on a second free port, s->tls_port (unless extra_args give "--tls-port"
+ * themselves, which is then used). The plain port stays open on 127.0.0.1:
+ * the sandbox uses it to see that the server is up. */
 #ifndef FERRY_SANDBOX_H
 #define FERRY_SANDBOX_H
 
@@ -12,7 +22,8 @@
 
 typedef struct Sandbox {
     pid_t pid;          /* 0 when not running */
-    int port;
+    int port;           /* plain TCP port on 127.0.0.1 */
+    int tls_port;       /* TLS port, 0 when TLS was not asked for */
     char dir[512];      /* temp dir holding config, logs, dump.rdb */
     char logfile[600];
     char version[32];   /* redis_version reported by INFO */
@@ -23,8 +34,10 @@ const char *sandbox_server_binary(void);
 
 /* Starts redis-server with "--port P --bind 127.0.0.1 --dir D --save ''
  * --appendonly no" plus extra_args (NULL-terminated list of "--name", "value"
- * words, may be NULL), and waits (up to 10 s) until it answers PING. If
- * rdb_file is not NULL it is copied into the dir as dump.rdb and loaded.
+ * words, may be NULL), and waits (up to 10 s) until it answers PING; while
+ * it answers LOADING the wait is extended, 10 s at a time. If "--requirepass"
+ * is among extra_args the sandbox authenticates with it. If rdb_file is not
+ * NULL it is copied into the dir as dump.rdb and loaded.
  * Retries on a port race. On failure: -1 and a one-line message, e.g.
  * "redis-server not found: install the redis-server package (apt-get install
  * redis-server) or set FERRY_REDIS_SERVER", with nothing left behind. */

@@ -1,0 +1,64 @@
+/* testutil — what integration tests share: real servers (through the
+ * engine's own sandbox), connections that fail the test on error, running
+ * the ferry binary with captured output, and key-by-key keyspace equality. */
+#ifndef FERRY_TESTUTIL_H
+#define FERRY_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "conn.h"
+#include "sandbox.h"
+
+/* Starts a redis-server or fails the test. extra: NULL-terminated words. */
+void tu_server_start(Sandbox *s, const char *const *extra);
+/* Connects to s (db >= 0 selects it) or fails the test. */
+Conn *tu_connect(const Sandbox *s, int db);
+/* Runs a command; fails the test on I/O error. The caller frees the reply. */
+redisReply *tu_cmd(Conn *c, const char *fmt, ...);
+/* Runs a command that must succeed (no error reply); frees the reply. */
+void tu_ok(Conn *c, const char *fmt, ...);
+/* Runs a command that must answer an integer; returns it. */
+long long tu_int(Conn *c, const char *fmt, ...);
+
+typedef struct TuRun {
+    int status;      /* exit code, or 128+signal */
+    char out[65536]; /* stdout (truncated) */
+    char err[16384]; /* stderr (truncated) */
+    double seconds;
+} TuRun;
+
+/* Runs FERRY_BIN with args (NULL-terminated, without argv[0]); env: extra
+ * "NAME=value" entries (NULL-terminated, may be NULL). Kills it after
+ * timeout_s. */
+void tu_ferry(TuRun *r, int timeout_s, const char *const *env, const char *const *args);
+
+/* Every key of (a, adb) is in (b, bdb) with the same type, DUMP payload and
+ * absolute expiry (to the millisecond), streams also with equal XINFO STREAM
+ * FULL; and b has no key a lacks. Fails the test naming the first
+ * difference. Returns the number of keys compared. */
+long tu_assert_same_keyspace(Conn *a, int adb, Conn *b, int bdb);
+
+/* Deep equality of two replies. */
+int tu_reply_equal(const redisReply *x, const redisReply *y);
+
+/* Fills a db with one key of every type and encoding, with and without
+ * TTLs, including streams with consumer groups and pending entries.
+ * Returns the number of keys written. prefix is prepended to names. */
+long tu_fill_every_type(Conn *c, const char *prefix);
+
+/* Makes test certificates with the openssl command in a new temp dir
+ * (written to dir): ca.crt/key, other-ca.crt (an unrelated CA),
+ * server.crt/key (IP SAN 127.0.0.1, signed by ca), client.crt/key (signed by
+ * ca). Returns 0, or -1 with dir[0] = 0. The caller removes the dir. */
+int tu_make_certs(char *dir, size_t len);
+/* Removes a directory tree. */
+void tu_rm_tree(const char *dir);
+
+/* 1 if haystack contains needle. */
+int tu_contains(const char *haystack, const char *needle);
+
+#endif
