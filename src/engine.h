@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "conn.h"
+#include "copy.h"
 #include "dbmap.h"
 #include "eventlog.h"
 #include "filter.h"
@@ -18,7 +19,17 @@
 #define ENGINE_MAX_WORKERS 64
 #define ENGINE_SNAPSHOT_LOG 64
 
-typedef enum { CONFLICT_FAIL = 0, CONFLICT_SKIP, CONFLICT_REPLACE } ConflictPolicy;
+/* Where a copy can safely resume: every key of every SCAN page before
+ * `cursor` in plan entry `db_index` (and of all earlier entries) has been
+ * handled. SCAN's guarantee (every key present for the whole scan is
+ * returned at least once) makes resuming there lose nothing; keys handled
+ * after the checkpoint are met again and counted as identical. */
+typedef struct CopyCheckpoint {
+    int db_index;       /* index in the run's db plan; == ndb when all done */
+    int src_db, dst_db; /* that entry's dbs (-1 when all done) */
+    uint64_t cursor;    /* SCAN cursor to resume from; 0 = start of that db */
+    uint64_t copied, skipped, identical, expired, failed, bytes; /* at that point */
+} CopyCheckpoint;
 
 typedef struct CopyOptions {
     ConnConfig source, target;
@@ -32,6 +43,13 @@ typedef struct CopyOptions {
     int on_conflict_explicit; /* the operator chose a policy */
     const char *report_path;  /* skipped/failed keys, one per line; may be NULL */
     int sample_servers;     /* 1 = sample INFO/latency of both sides each second */
+    /* Resume: start at this checkpoint instead of the beginning (NULL = no).
+     * The plan (db map, filters) must be the one the checkpoint came from. */
+    const CopyCheckpoint *resume_from;
+    /* Called from the monitor thread (no engine lock held) at most once a
+     * second when the checkpoint moved, and once at the end. */
+    void (*on_checkpoint)(void *ud, const CopyCheckpoint *cp);
+    void *checkpoint_ud;
 } CopyOptions;
 
 void copy_options_init(CopyOptions *o);
@@ -48,15 +66,6 @@ typedef enum {
     ENGINE_STOPPED,  /* stopped by the operator before the end */
     ENGINE_FAILED    /* a fatal error (target OOM, lost server); see reason */
 } EngineState;
-
-typedef enum {
-    WORKER_IDLE = 0, /* waiting for a batch */
-    WORKER_DUMPING,
-    WORKER_RESTORING,
-    WORKER_BACKOFF,  /* reconnecting */
-    WORKER_PAUSED,
-    WORKER_EXITED
-} WorkerState;
 
 typedef struct WorkerSnapshot {
     WorkerState state;
@@ -128,6 +137,9 @@ void engine_request_stop(Engine *e);
 /* Adds an operator/info line to the engine's event log. */
 void engine_log(Engine *e, EventLevel level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* The latest safe resume point. */
+void engine_checkpoint(Engine *e, CopyCheckpoint *out);
 
 /* Copies the whole state under one lock; cheap enough for 10 calls/s. */
 void engine_snapshot(Engine *e, EngineSnapshot *out);

@@ -30,6 +30,7 @@ typedef struct Stats {
     _Atomic uint64_t filtered;  /* keys SCAN returned that the filter dropped */
     _Atomic uint64_t copied;    /* restored on the target */
     _Atomic uint64_t skipped;   /* existed on the target, --on-conflict skip */
+    _Atomic uint64_t identical; /* already on the target with the same value and expiry */
     _Atomic uint64_t expired;   /* gone or expired between SCAN and RESTORE */
     _Atomic uint64_t failed;    /* sum of failed_by */
     _Atomic uint64_t failed_by[FAIL__COUNT];
@@ -52,9 +53,9 @@ typedef struct Stats {
 } Stats;
 
 typedef struct StatsSnapshot {
-    uint64_t scanned, filtered, copied, skipped, expired, failed, bytes, retries;
+    uint64_t scanned, filtered, copied, skipped, identical, expired, failed, bytes, retries;
     uint64_t failed_by[FAIL__COUNT];
-    uint64_t done;           /* copied + skipped + expired + failed */
+    uint64_t done;           /* copied + skipped + identical + expired + failed */
     uint64_t total_estimate; /* 0 = unknown */
     double keys_rate, bytes_rate;
     RateStatus rate_status;

@@ -1,0 +1,398 @@
+/* copy — one batch from source to target, pipelined, exact TTLs, resilient
+ * to dropped connections. See copy.h for the protocol. */
+#include "copy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+enum { TODO_NONE = 0, TODO_RESTORE, TODO_UNCERTAIN };
+
+
+#define RECONNECT_ATTEMPTS 12 /* ~45 s of capped backoff */
+
+void copy_worker_init(CopyWorker *w) { memset(w, 0, sizeof(*w)); }
+
+static void copy_free_replies(CopyWorker *w, int n) {
+    for (int i = 0; i < n; i++) {
+        if (w->type_r[i]) freeReplyObject(w->type_r[i]);
+        if (w->ttl_r[i]) freeReplyObject(w->ttl_r[i]);
+        if (w->dump_r[i]) freeReplyObject(w->dump_r[i]);
+        w->type_r[i] = w->ttl_r[i] = w->dump_r[i] = NULL;
+    }
+}
+
+void copy_worker_free(CopyWorker *w) {
+    free(w->type_r);
+    free(w->ttl_r);
+    free(w->dump_r);
+    free(w->abs_ms);
+    free(w->todo);
+    free(w->order);
+    free(w->busy);
+    memset(w, 0, sizeof(*w));
+}
+
+static int copy_reserve(CopyWorker *w, int n) {
+    if (n <= w->cap) return 0;
+    redisReply **a = realloc(w->type_r, sizeof(*a) * n);
+    if (!a) return -1;
+    w->type_r = a;
+    redisReply **b = realloc(w->ttl_r, sizeof(*b) * n);
+    if (!b) return -1;
+    w->ttl_r = b;
+    redisReply **c = realloc(w->dump_r, sizeof(*c) * n);
+    if (!c) return -1;
+    w->dump_r = c;
+    long long *d = realloc(w->abs_ms, sizeof(*d) * n);
+    if (!d) return -1;
+    w->abs_ms = d;
+    unsigned char *e = realloc(w->todo, n);
+    if (!e) return -1;
+    w->todo = e;
+    int *f = realloc(w->order, sizeof(*f) * n);
+    if (!f) return -1;
+    w->order = f;
+    int *g = realloc(w->busy, sizeof(*g) * n);
+    if (!g) return -1;
+    w->busy = g;
+    for (int i = w->cap; i < n; i++) w->type_r[i] = w->ttl_r[i] = w->dump_r[i] = NULL;
+    w->cap = n;
+    return 0;
+}
+
+static void copy_state(CopyWorker *w, WorkerState s) {
+    if (w->hooks.state) w->hooks.state(w->hooks.ud, s);
+}
+
+/* Reopens c after an I/O error and selects db again. */
+static int copy_reconnect(CopyWorker *w, Conn *c, int db, char *err, size_t errlen) {
+    char why[FERRY_ERR_LEN];
+    util_strlcpy(why, conn_errstr(c), sizeof(why));
+    WorkerState back = c == w->src ? WORKER_DUMPING : WORKER_RESTORING;
+    copy_state(w, WORKER_BACKOFF);
+    if (conn_reconnect(c, RECONNECT_ATTEMPTS, w->cancel) != 0 || conn_select(c, db) != 0) {
+        if (w->cancel && *w->cancel)
+            return util_err(err, errlen, "%s: stopped while reconnecting", conn_label(c));
+        return util_err(err, errlen, "%s: connection lost and not regained (%s); check the server, then rerun",
+                        conn_label(c), why);
+    }
+    atomic_fetch_add(&w->stats->retries, 1);
+    copy_state(w, back);
+    return 0;
+}
+
+static int copy_is_err(const redisReply *r, const char *prefix) {
+    return r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, prefix, strlen(prefix));
+}
+
+/* Errors from the source that no retry will cure: the run must stop. */
+static int copy_source_fatal(CopyWorker *w, const redisReply *r, const char *cmd, char *err,
+                             size_t errlen) {
+    if (r->type != REDIS_REPLY_ERROR) return 0;
+    if (copy_is_err(r, "NOPERM") || strstr(r->str, "unknown command"))
+        return util_err(err, errlen, "%s refused %s (%s): the user needs +%s (or the command is renamed); fix the ACL and rerun",
+                        conn_label(w->src), cmd, r->str, cmd);
+    if (copy_is_err(r, "WRONGTYPE")) return 0;
+    return util_err(err, errlen, "%s: %s failed: %s", conn_label(w->src), cmd, r->str);
+}
+
+/* Phase 1: TYPE? + PEXPIRETIME/PTTL + DUMP for every key, one pipeline. */
+static int copy_read_source(CopyWorker *w, const Batch *b, char *err, size_t errlen) {
+    for (;;) {
+        for (int i = 0; i < b->n; i++) {
+            const char *k = batch_key(b, i);
+            size_t kl = b->len[i];
+            if (w->check_type) {
+                const char *a[2] = {"TYPE", k};
+                size_t l[2] = {4, kl};
+                conn_append_argv(w->src, 2, a, l);
+            }
+            const char *a[2] = {w->use_pexpiretime ? "PEXPIRETIME" : "PTTL", k};
+            size_t l[2] = {strlen(a[0]), kl};
+            conn_append_argv(w->src, 2, a, l);
+            a[0] = "DUMP";
+            l[0] = 4;
+            conn_append_argv(w->src, 2, a, l);
+        }
+        int ok = 1;
+        for (int i = 0; i < b->n && ok; i++) {
+            if (w->check_type && conn_get_reply(w->src, &w->type_r[i]) != 0) ok = 0;
+            if (ok && conn_get_reply(w->src, &w->ttl_r[i]) != 0) ok = 0;
+            if (ok && conn_get_reply(w->src, &w->dump_r[i]) != 0) ok = 0;
+        }
+        if (ok) return 0;
+        copy_free_replies(w, b->n);
+        if (copy_reconnect(w, w->src, b->src_db, err, errlen) != 0) return -1;
+    }
+}
+
+/* A key that appeared between PEXPIRETIME (-2: absent) and DUMP: read both
+ * again atomically. Rare; one round trip. */
+static int copy_reread_atomic(CopyWorker *w, const Batch *b, int i, char *err, size_t errlen) {
+    const char *k = batch_key(b, i);
+    size_t kl = b->len[i];
+    const char *a[2] = {"MULTI", NULL};
+    size_t l[2] = {5, 0};
+    conn_append_argv(w->src, 1, a, l);
+    a[0] = w->use_pexpiretime ? "PEXPIRETIME" : "PTTL";
+    a[1] = k;
+    l[0] = strlen(a[0]);
+    l[1] = kl;
+    conn_append_argv(w->src, 2, a, l);
+    a[0] = "DUMP";
+    l[0] = 4;
+    conn_append_argv(w->src, 2, a, l);
+    a[0] = "EXEC";
+    l[0] = 4;
+    conn_append_argv(w->src, 1, a, l);
+    redisReply *r[4] = {0};
+    int rc = 0;
+    for (int j = 0; j < 4; j++)
+        if (conn_get_reply(w->src, &r[j]) != 0) rc = -1;
+    if (rc == 0 && r[3] && r[3]->type == REDIS_REPLY_ARRAY && r[3]->elements == 2) {
+        redisReply *ex = r[3];
+        freeReplyObject(w->ttl_r[i]);
+        freeReplyObject(w->dump_r[i]);
+        w->ttl_r[i] = ex->element[0];
+        w->dump_r[i] = ex->element[1];
+        ex->element[0] = ex->element[1] = NULL;
+        ex->elements = 0;
+    } else if (rc != 0) {
+        util_err(err, errlen, "%s: lost while re-reading a key: %s", conn_label(w->src),
+                 conn_errstr(w->src));
+    }
+    for (int j = 0; j < 4; j++)
+        if (r[j]) freeReplyObject(r[j]);
+    return rc;
+}
+
+static FailReason copy_classify(const char *e) {
+    if (!strncmp(e, "BUSYKEY", 7)) return FAIL_BUSYKEY;
+    if (strstr(e, "payload version") || strstr(e, "checksum")) return FAIL_VERSION;
+    if (!strncmp(e, "OOM", 3)) return FAIL_OOM;
+    if (strstr(e, "too large") || strstr(e, "bulk length") || strstr(e, "proto-max-bulk-len"))
+        return FAIL_TOOLARGE;
+    return FAIL_OTHER;
+}
+
+static void copy_report(CopyWorker *w, int skipped, FailReason r, const Batch *b, int i,
+                        const char *detail) {
+    if (w->hooks.key) w->hooks.key(w->hooks.ud, skipped, r, b->src_db, batch_key(b, i), b->len[i], detail);
+}
+
+/* For every BUSYKEY answer: is the target's key already ours, byte for byte
+ * and to the millisecond? One pipeline of DUMP + expiry reads on the
+ * target. same[j] = 1 when busy[j] holds an identical copy. */
+static int copy_check_busy(CopyWorker *w, const Batch *b, int nbusy, unsigned char *same,
+                           char *err, size_t errlen) {
+    for (;;) {
+        for (int j = 0; j < nbusy; j++) {
+            int i = w->busy[j];
+            const char *a[2] = {"DUMP", batch_key(b, i)};
+            size_t l[2] = {4, b->len[i]};
+            conn_append_argv(w->dst, 2, a, l);
+            if (w->dst_pexpiretime) {
+                a[0] = "PEXPIRETIME";
+                l[0] = 11;
+                conn_append_argv(w->dst, 2, a, l);
+            }
+        }
+        int j = 0;
+        for (; j < nbusy; j++) {
+            int i = w->busy[j];
+            redisReply *d = NULL, *t = NULL;
+            if (conn_get_reply(w->dst, &d) != 0) break;
+            if (w->dst_pexpiretime && conn_get_reply(w->dst, &t) != 0) {
+                freeReplyObject(d);
+                break;
+            }
+            const redisReply *mine = w->dump_r[i];
+            same[j] = d->type == REDIS_REPLY_STRING && d->len == mine->len &&
+                      memcmp(d->str, mine->str, d->len) == 0;
+            if (same[j] && t) {
+                long long theirs = t->type == REDIS_REPLY_INTEGER ? t->integer : -3;
+                long long want = w->abs_ms[i] ? w->abs_ms[i] : -1;
+                same[j] = theirs == want;
+            }
+            freeReplyObject(d);
+            if (t) freeReplyObject(t);
+        }
+        if (j == nbusy) return 0;
+        if (copy_reconnect(w, w->dst, b->dst_db, err, errlen) != 0) return -1;
+    }
+}
+
+/* Phase 2: RESTORE everything marked TODO_RESTORE/UNCERTAIN. */
+static int copy_write_target(CopyWorker *w, const Batch *b, int *handled, char *err,
+                             size_t errlen) {
+    char ttlbuf[32];
+    int fatal = 0, nbusy = 0;
+    for (;;) {
+        int64_t now = util_now_ms();
+        int nsent = 0;
+        for (int i = 0; i < b->n; i++) {
+            if (w->todo[i] == TODO_NONE) continue;
+            if (w->abs_ms[i] > 0 && w->abs_ms[i] <= now) {
+                /* Expired before it could be restored: RESTORE would say OK
+                 * and create nothing. Count it honestly instead. */
+                w->todo[i] = TODO_NONE;
+                atomic_fetch_add(&w->stats->expired, 1);
+                (*handled)++;
+                continue;
+            }
+            snprintf(ttlbuf, sizeof(ttlbuf), "%lld", w->abs_ms[i]);
+            const char *a[6] = {"RESTORE", batch_key(b, i), ttlbuf, w->dump_r[i]->str, "ABSTTL", "REPLACE"};
+            size_t l[6] = {7, b->len[i], strlen(ttlbuf), w->dump_r[i]->len, 6, 7};
+            conn_append_argv(w->dst, w->policy == CONFLICT_REPLACE ? 6 : 5, a, l);
+            w->order[nsent++] = i;
+        }
+        int k = 0;
+        for (; k < nsent; k++) {
+            int i = w->order[k];
+            redisReply *r;
+            if (conn_get_reply(w->dst, &r) != 0) break;
+            w->todo[i] = TODO_NONE;
+            if (r->type != REDIS_REPLY_ERROR) {
+                (*handled)++;
+                atomic_fetch_add(&w->stats->copied, 1);
+                atomic_fetch_add(&w->stats->bytes, w->dump_r[i]->len);
+                freeReplyObject(r);
+                continue;
+            }
+            FailReason why = copy_classify(r->str);
+            if (why == FAIL_BUSYKEY) {
+                w->busy[nbusy++] = i; /* decided below, with one more pipeline */
+                freeReplyObject(r);
+                continue;
+            }
+            (*handled)++;
+            if (copy_is_err(r, "NOPERM") || strstr(r->str, "unknown command")) {
+                if (!fatal)
+                    util_err(err, errlen, "%s refused RESTORE (%s): the user needs +restore (or the command is renamed); fix the ACL and rerun",
+                             conn_label(w->dst), r->str);
+                fatal = 1;
+                why = FAIL_OTHER;
+            } else if (why == FAIL_OOM && !fatal) {
+                util_err(err, errlen, "%s is out of memory (%s): free memory or raise maxmemory on the target, then rerun with --on-conflict skip to keep what was copied",
+                         conn_label(w->dst), r->str);
+                fatal = 1;
+            }
+            stats_fail(w->stats, why);
+            copy_report(w, 0, why, b, i, r->str);
+            freeReplyObject(r);
+        }
+        if (k == nsent) break;
+        /* The connection broke at reply k: everything from k on may or may
+         * not have been applied. Reconnect and resend those; a BUSYKEY for
+         * one of them is then settled by the identical check. */
+        for (int j = k; j < nsent; j++) w->todo[w->order[j]] = TODO_UNCERTAIN;
+        if (copy_reconnect(w, w->dst, b->dst_db, err, errlen) != 0) return -1;
+    }
+    if (nbusy) {
+        unsigned char *same = calloc(nbusy, 1);
+        if (!same) return util_err(err, errlen, "out of memory checking %d existing keys", nbusy);
+        if (copy_check_busy(w, b, nbusy, same, err, errlen) != 0) {
+            free(same);
+            return -1;
+        }
+        for (int j = 0; j < nbusy; j++) {
+            int i = w->busy[j];
+            (*handled)++;
+            if (same[j]) {
+                atomic_fetch_add(&w->stats->identical, 1);
+            } else if (w->policy == CONFLICT_SKIP) {
+                atomic_fetch_add(&w->stats->skipped, 1);
+                copy_report(w, 1, FAIL_BUSYKEY, b, i, "target key exists with a different value or expiry");
+            } else {
+                stats_fail(w->stats, FAIL_BUSYKEY);
+                copy_report(w, 0, FAIL_BUSYKEY, b, i, "target key exists with a different value or expiry");
+            }
+        }
+        free(same);
+    }
+    return fatal ? -1 : 0;
+}
+
+int copy_batch(CopyWorker *w, const Batch *b, int *handled, char *err, size_t errlen) {
+    *handled = 0;
+    if (copy_reserve(w, b->n) != 0) return util_err(err, errlen, "out of memory for a batch of %d keys", b->n);
+    if (conn_db(w->src) != b->src_db && conn_select(w->src, b->src_db) != 0)
+        return util_err(err, errlen, "%s: SELECT %d failed: %s", conn_label(w->src), b->src_db, conn_errstr(w->src));
+    if (conn_db(w->dst) != b->dst_db && conn_select(w->dst, b->dst_db) != 0)
+        return util_err(err, errlen, "%s: SELECT %d failed: %s", conn_label(w->dst), b->dst_db, conn_errstr(w->dst));
+
+    copy_state(w, WORKER_DUMPING);
+    if (copy_read_source(w, b, err, errlen) != 0) return -1;
+
+    int rc = 0;
+    int64_t now = util_now_ms();
+    for (int i = 0; i < b->n; i++) {
+        w->todo[i] = TODO_NONE;
+        redisReply *d = w->dump_r[i], *t = w->ttl_r[i];
+        if (w->check_type) {
+            redisReply *ty = w->type_r[i];
+            if (ty->type == REDIS_REPLY_ERROR && copy_source_fatal(w, ty, "TYPE", err, errlen)) {
+                rc = -1;
+                break;
+            }
+            if (ty->type == REDIS_REPLY_STATUS && !strcmp(ty->str, "none")) {
+                atomic_fetch_add(&w->stats->expired, 1);
+                (*handled)++;
+                continue;
+            }
+            if (ty->type == REDIS_REPLY_STATUS && !filter_type(w->filter, filter_type_from_name(ty->str))) {
+                atomic_fetch_add(&w->stats->filtered, 1);
+                atomic_fetch_sub(&w->stats->scanned, 1);
+                (*handled)++;
+                continue;
+            }
+        }
+        if (d->type == REDIS_REPLY_ERROR || t->type == REDIS_REPLY_ERROR) {
+            redisReply *e = d->type == REDIS_REPLY_ERROR ? d : t;
+            if (copy_source_fatal(w, e, e == d ? "DUMP" : (w->use_pexpiretime ? "PEXPIRETIME" : "PTTL"), err, errlen)) {
+                rc = -1;
+                break;
+            }
+        }
+        if (t->type == REDIS_REPLY_INTEGER && t->integer == -2 && d->type == REDIS_REPLY_STRING) {
+            if (copy_reread_atomic(w, b, i, err, errlen) != 0) {
+                rc = -1;
+                break;
+            }
+            d = w->dump_r[i];
+            t = w->ttl_r[i];
+        }
+        if (!d || d->type == REDIS_REPLY_NIL || !t || t->type != REDIS_REPLY_INTEGER || t->integer == -2) {
+            /* Gone between SCAN and DUMP: expired or deleted. */
+            atomic_fetch_add(&w->stats->expired, 1);
+            (*handled)++;
+            continue;
+        }
+        if (d->type != REDIS_REPLY_STRING) {
+            stats_fail(w->stats, FAIL_OTHER);
+            copy_report(w, 0, FAIL_OTHER, b, i, "DUMP returned an unexpected reply");
+            (*handled)++;
+            continue;
+        }
+        long long ttl = t->integer;
+        if (ttl == -1)
+            w->abs_ms[i] = 0;
+        else if (w->use_pexpiretime)
+            w->abs_ms[i] = ttl;
+        else
+            w->abs_ms[i] = now + ttl; /* PTTL: as exact as the clocks allow */
+        if (w->abs_ms[i] == 0 && ttl != -1) w->abs_ms[i] = 1; /* already past */
+        w->todo[i] = TODO_RESTORE;
+    }
+
+    if (rc == 0) {
+        copy_state(w, WORKER_RESTORING);
+        rc = copy_write_target(w, b, handled, err, errlen);
+    }
+    copy_free_replies(w, b->n);
+    copy_state(w, WORKER_IDLE);
+    return rc;
+}
