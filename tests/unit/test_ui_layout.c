@@ -1,0 +1,159 @@
+/* Layout is a pure function of the terminal size: every size from 80×24 to
+ * 300×100 places every panel inside the screen, with no overlaps and at
+ * least its minimum height; below 80×24 nothing is placed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "layout.h"
+
+static int inside(UiRect r, int w, int h) {
+    return r.x >= 0 && r.y >= 0 && r.w > 0 && r.h > 0 && r.x + r.w <= w && r.y + r.h <= h;
+}
+
+static void check_size(int w, int h) {
+    Layout L;
+    layout_compute(w, h, &L);
+    char where[64];
+    snprintf(where, sizeof where, "%dx%d", w, h);
+    if (L.too_small) fail_msg("%s: too_small set", where);
+    if (L.w != w || L.h != h) fail_msg("%s: size not recorded", where);
+
+    UiRect all[PANEL__COUNT + 2];
+    int n = 0;
+    all[n++] = L.status;
+    all[n++] = L.hints;
+    for (int p = 0; p < PANEL__COUNT; p++) all[n++] = L.panel[p];
+
+    for (int i = 0; i < n; i++)
+        if (!inside(all[i], w, h))
+            fail_msg("%s: rect %d (%d,%d %dx%d) outside the screen", where, i, all[i].x, all[i].y,
+                     all[i].w, all[i].h);
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++)
+            if (ui_rect_overlap(all[i], all[j]))
+                fail_msg("%s: rect %d overlaps rect %d", where, i, j);
+
+    if (L.status.y != 0 || L.status.w != w || L.status.h != 1)
+        fail_msg("%s: status bar is not the full top row", where);
+    if (L.hints.y != h - 1 || L.hints.w != w || L.hints.h != 1)
+        fail_msg("%s: hints are not the full bottom row", where);
+    for (int p = 0; p < PANEL__COUNT; p++) {
+        if (L.panel[p].h < layout_min_height((PanelId)p))
+            fail_msg("%s: %s is %d rows, below its minimum %d", where, panel_title((PanelId)p),
+                     L.panel[p].h, layout_min_height((PanelId)p));
+        if (L.panel[p].w < 20) fail_msg("%s: %s only %d wide", where, panel_title((PanelId)p),
+                                        L.panel[p].w);
+    }
+    /* Content widths the panels were designed for. */
+    if (L.panel[PANEL_WORKERS].w < 31) fail_msg("%s: workers narrower than 31", where);
+    if (L.panel[PANEL_THROUGHPUT].w < 46) fail_msg("%s: throughput narrower than 46", where);
+
+    /* Every row between the bars belongs to some panel column: count the
+     * cells covered in the main column's first cell. */
+    int covered = 0;
+    for (int y = 1; y < h - 1; y++)
+        for (int p = 0; p < PANEL__COUNT; p++) {
+            UiRect r = L.panel[p];
+            if (r.x == 0 && y >= r.y && y < r.y + r.h) covered++;
+        }
+    if (covered != h - 2) fail_msg("%s: left column covers %d of %d rows", where, covered, h - 2);
+}
+
+static void test_every_size(void **state) {
+    (void)state;
+    int checked = 0;
+    for (int w = LAYOUT_MIN_W; w <= 300; w++)
+        for (int h = LAYOUT_MIN_H; h <= 100; h++) {
+            check_size(w, h);
+            checked++;
+        }
+    assert_int_equal(checked, 221 * 77);
+}
+
+static void test_too_small(void **state) {
+    (void)state;
+    int sizes[][2] = {{79, 24}, {80, 23}, {0, 0}, {1, 1}, {40, 100}, {300, 10}, {-5, 30}};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        Layout L;
+        layout_compute(sizes[i][0], sizes[i][1], &L);
+        assert_true(L.too_small);
+        for (int p = 0; p < PANEL__COUNT; p++) {
+            assert_int_equal(L.panel[p].w, 0);
+            assert_int_equal(L.panel[p].h, 0);
+        }
+    }
+}
+
+static void test_80x24_exact(void **state) {
+    (void)state;
+    Layout L;
+    layout_compute(80, 24, &L);
+    assert_false(L.sidebar);
+    /* throughput | workers on top, 8 rows */
+    assert_int_equal(L.panel[PANEL_THROUGHPUT].y, 1);
+    assert_int_equal(L.panel[PANEL_THROUGHPUT].h, 8);
+    assert_int_equal(L.panel[PANEL_WORKERS].x + L.panel[PANEL_WORKERS].w, 80);
+    assert_int_equal(L.panel[PANEL_SERVERS].w, 80);
+    assert_int_equal(L.panel[PANEL_SERVERS].h, 5);
+    /* the three reserved slots share one band */
+    assert_int_equal(L.panel[PANEL_RUNBOOK].y, L.panel[PANEL_GROUPS].y);
+    assert_int_equal(L.panel[PANEL_GROUPS].y, L.panel[PANEL_REPLICATION].y);
+    assert_int_equal(L.panel[PANEL_REPLICATION].x + L.panel[PANEL_REPLICATION].w, 80);
+    /* the log ends just above the hints */
+    assert_int_equal(L.panel[PANEL_LOG].y + L.panel[PANEL_LOG].h, 23);
+    assert_int_equal(L.panel[PANEL_LOG].h, 7);
+}
+
+static void test_sidebar_from_160(void **state) {
+    (void)state;
+    Layout L;
+    layout_compute(159, 50, &L);
+    assert_false(L.sidebar);
+    layout_compute(160, 50, &L);
+    assert_true(L.sidebar);
+    /* the runbook gets the top of the sidebar and the most height */
+    assert_int_equal(L.panel[PANEL_RUNBOOK].y, 1);
+    assert_true(L.panel[PANEL_RUNBOOK].h > L.panel[PANEL_GROUPS].h);
+    assert_int_equal(L.panel[PANEL_REPLICATION].y + L.panel[PANEL_REPLICATION].h, 49);
+    assert_int_equal(L.panel[PANEL_RUNBOOK].x + L.panel[PANEL_RUNBOOK].w, 160);
+}
+
+static void test_extra_height_goes_to_log(void **state) {
+    (void)state;
+    Layout a, b;
+    layout_compute(120, 60, &a);
+    layout_compute(120, 100, &b);
+    assert_int_equal(b.panel[PANEL_LOG].h - a.panel[PANEL_LOG].h, 40);
+    assert_int_equal(a.panel[PANEL_THROUGHPUT].h, b.panel[PANEL_THROUGHPUT].h);
+}
+
+static void test_titles(void **state) {
+    (void)state;
+    assert_string_equal(panel_title(PANEL_THROUGHPUT), "Throughput");
+    assert_string_equal(panel_title(PANEL_GROUPS), "Consumer groups");
+    assert_string_equal(panel_title(PANEL__COUNT), "");
+}
+
+static void test_overlap_helper(void **state) {
+    (void)state;
+    UiRect a = {0, 0, 10, 5}, b = {10, 0, 5, 5}, c = {9, 4, 5, 5}, z = {3, 3, 0, 9};
+    assert_false(ui_rect_overlap(a, b)); /* touching is not overlapping */
+    assert_true(ui_rect_overlap(a, c));
+    assert_false(ui_rect_overlap(a, z)); /* empty rect */
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_size),        cmocka_unit_test(test_too_small),
+        cmocka_unit_test(test_80x24_exact),       cmocka_unit_test(test_sidebar_from_160),
+        cmocka_unit_test(test_extra_height_goes_to_log), cmocka_unit_test(test_titles),
+        cmocka_unit_test(test_overlap_helper),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

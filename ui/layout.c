@@ -1,0 +1,113 @@
+/* layout — panel placement as a pure function of the terminal size. See
+ * layout.h for the picture. */
+#include "layout.h"
+
+#include <string.h>
+
+static const char *const titles[PANEL__COUNT] = {
+    [PANEL_THROUGHPUT] = "Throughput",   [PANEL_WORKERS] = "Workers",
+    [PANEL_SERVERS] = "Servers",         [PANEL_LOG] = "Log",
+    [PANEL_RUNBOOK] = "Runbook",         [PANEL_GROUPS] = "Consumer groups",
+    [PANEL_REPLICATION] = "Replication",
+};
+
+/* Title row + content rows each panel is guaranteed. */
+static const int min_h[PANEL__COUNT] = {
+    [PANEL_THROUGHPUT] = 7, [PANEL_WORKERS] = 7, [PANEL_SERVERS] = 5, [PANEL_LOG] = 5,
+    [PANEL_RUNBOOK] = 2,    [PANEL_GROUPS] = 2,  [PANEL_REPLICATION] = 2,
+};
+
+const char *panel_title(PanelId p) {
+    return p >= 0 && p < PANEL__COUNT ? titles[p] : "";
+}
+
+int layout_min_height(PanelId p) {
+    return p >= 0 && p < PANEL__COUNT ? min_h[p] : 0;
+}
+
+int ui_rect_overlap(UiRect a, UiRect b) {
+    if (a.w <= 0 || a.h <= 0 || b.w <= 0 || b.h <= 0) return 0;
+    return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+}
+
+static UiRect rect(int x, int y, int w, int h) {
+    UiRect r = {x, y, w, h};
+    return r;
+}
+
+static int take(int *extra, int want) {
+    int n = want < *extra ? want : *extra;
+    if (n < 0) n = 0;
+    *extra -= n;
+    return n;
+}
+
+/* Three rectangles side by side in [x, x+w) with one blank column between. */
+static void split3(int x, int y, int w, int h, UiRect *a, UiRect *b, UiRect *c) {
+    int each = (w - 2) / 3;
+    int first = w - 2 - 2 * each; /* the runbook gets the remainder */
+    *a = rect(x, y, first, h);
+    *b = rect(x + first + 1, y, each, h);
+    *c = rect(x + first + 1 + each + 1, y, each, h);
+}
+
+void layout_compute(int w, int h, Layout *L) {
+    memset(L, 0, sizeof *L);
+    L->w = w;
+    L->h = h;
+    if (w < LAYOUT_MIN_W || h < LAYOUT_MIN_H) {
+        L->too_small = 1;
+        return;
+    }
+    L->status = rect(0, 0, w, 1);
+    L->hints = rect(0, h - 1, w, 1);
+    int top = 1, avail = h - 2;
+
+    L->sidebar = w >= LAYOUT_SIDEBAR_W;
+    int main_w = w, side_w = 0;
+    if (L->sidebar) {
+        side_w = w / 3;
+        if (side_w < 50) side_w = 50;
+        if (side_w > 72) side_w = 72;
+        main_w = w - side_w - 1;
+    }
+
+    /* Heights of the stacked bands in the main column. */
+    int band1 = min_h[PANEL_THROUGHPUT], servers = min_h[PANEL_SERVERS];
+    int slots = L->sidebar ? 0 : min_h[PANEL_RUNBOOK], log = min_h[PANEL_LOG];
+    int extra = avail - band1 - servers - slots - log;
+    log += take(&extra, 2);     /* a few log lines first: warnings must show */
+    band1 += take(&extra, 5);   /* taller sparklines, more workers */
+    servers += take(&extra, 1); /* the sampling status line */
+    if (!L->sidebar) slots += take(&extra, 4);
+    log += extra;               /* everything else is log */
+
+    /* Throughput | workers: workers need ~31 columns, throughput the rest. */
+    int ww = main_w * 2 / 5;
+    if (ww < 31) ww = 31;
+    if (ww > 46) ww = 46;
+    int tw = main_w - ww - 1;
+    int y = top;
+    L->panel[PANEL_THROUGHPUT] = rect(0, y, tw, band1);
+    L->panel[PANEL_WORKERS] = rect(tw + 1, y, ww, band1);
+    y += band1;
+    L->panel[PANEL_SERVERS] = rect(0, y, main_w, servers);
+    y += servers;
+    if (!L->sidebar) {
+        split3(0, y, main_w, slots, &L->panel[PANEL_RUNBOOK], &L->panel[PANEL_GROUPS],
+               &L->panel[PANEL_REPLICATION]);
+        y += slots;
+    }
+    L->panel[PANEL_LOG] = rect(0, y, main_w, log);
+
+    if (L->sidebar) {
+        int sx = main_w + 1;
+        int groups = avail * 3 / 10, repl = avail / 5;
+        if (groups < min_h[PANEL_GROUPS]) groups = min_h[PANEL_GROUPS];
+        if (repl < min_h[PANEL_REPLICATION]) repl = min_h[PANEL_REPLICATION];
+        int runbook = avail - groups - repl;
+        L->panel[PANEL_RUNBOOK] = rect(sx, top, side_w, runbook);
+        L->panel[PANEL_GROUPS] = rect(sx, top + runbook, side_w, groups);
+        L->panel[PANEL_REPLICATION] = rect(sx, top + runbook + groups, side_w, repl);
+    }
+}

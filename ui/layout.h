@@ -1,0 +1,54 @@
+/* layout — where each panel goes, as a pure function of the terminal size
+ * (nvtop's compute_sizes_from_layout).
+ *
+ *   row 0        status bar: run state, elapsed, workers, rate limit
+ *   rows 1..h-2  panels; each panel's first row is its title rule
+ *   row h-1      key hints
+ *
+ * Below 160 columns the panels stack: throughput | workers, then servers,
+ * then the three reserved slots (runbook | consumer groups | replication)
+ * side by side, then the log with whatever height is left. From 160 columns
+ * the reserved slots move to a sidebar on the right so that the runbook,
+ * which later work fills with steps, gets real height.
+ *
+ * Every size from LAYOUT_MIN_W × LAYOUT_MIN_H up gets every panel, no two
+ * rectangles overlap and all are inside the screen (unit-tested for every
+ * size up to 300×100). Below the minimum, too_small is set and no panel is
+ * placed. */
+#ifndef FERRY_LAYOUT_H
+#define FERRY_LAYOUT_H
+
+#include "uimodel.h"
+
+#define LAYOUT_MIN_W 80
+#define LAYOUT_MIN_H 24
+#define LAYOUT_SIDEBAR_W 160 /* from this width the reserved slots go right */
+
+typedef enum {
+    PANEL_THROUGHPUT = 0,
+    PANEL_WORKERS,
+    PANEL_SERVERS,
+    PANEL_LOG,
+    PANEL_RUNBOOK,
+    PANEL_GROUPS,
+    PANEL_REPLICATION,
+    PANEL__COUNT
+} PanelId;
+
+typedef struct Layout {
+    int w, h;
+    int too_small;
+    int sidebar;              /* reserved slots on the right */
+    UiRect status, hints;
+    UiRect panel[PANEL__COUNT]; /* each includes its title row */
+} Layout;
+
+void layout_compute(int w, int h, Layout *out);
+/* "Throughput", "Consumer groups"… */
+const char *panel_title(PanelId p);
+/* Minimum height (title row included) layout_compute guarantees. */
+int layout_min_height(PanelId p);
+/* 1 when the rectangles share a cell. */
+int ui_rect_overlap(UiRect a, UiRect b);
+
+#endif

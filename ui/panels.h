@@ -1,0 +1,61 @@
+/* panels — one pure function per panel: (snapshot, view) → cells in a
+ * canvas. Each takes the canvas of its whole rectangle (title row included),
+ * draws its title rule and its content, and touches nothing outside.
+ *
+ * No ncurses here; console.c paints the finished grid. The tests call these
+ * directly on small grids built from hand-made snapshots. */
+#ifndef FERRY_PANELS_H
+#define FERRY_PANELS_H
+
+#include "engine.h"
+#include "uimodel.h"
+#include "view.h"
+
+/* Title rule: "─ Throughput ────────────── last 5m ─". right may be NULL. */
+void panel_frame(const UiCanvas *c, const char *title, int focused, const char *right);
+/* The content area below the title, with a one-column left margin. */
+UiCanvas panel_body(const UiCanvas *c);
+
+void panel_throughput(const UiCanvas *c, const ConsoleView *v, const EngineSnapshot *s,
+                      int focused);
+void panel_workers(const UiCanvas *c, const ConsoleView *v, const EngineSnapshot *s,
+                   int focused);
+void panel_servers(const UiCanvas *c, const ConsoleView *v, const EngineSnapshot *s,
+                   int focused);
+void panel_log(const UiCanvas *c, const ConsoleView *v, const EngineSnapshot *s, int focused);
+/* Runbook, consumer groups, replication: later work fills these. */
+void panel_reserved(const UiCanvas *c, PanelId id, int focused);
+
+void panel_status_bar(const UiCanvas *c, const ConsoleView *v, const EngineSnapshot *s);
+void panel_hints(const UiCanvas *c, const ConsoleView *v, const EngineSnapshot *s,
+                 int64_t now_ms);
+/* Overlays take the whole screen's canvas and centre themselves. */
+void panel_help(const UiCanvas *screen, const ConsoleView *v);
+void panel_confirm_quit(const UiCanvas *screen, const ConsoleView *v, const EngineSnapshot *s);
+void panel_too_small(const UiCanvas *screen, const ConsoleView *v);
+
+/* Shared wording, so panels, the status bar and tests agree. */
+const char *ui_state_label(EngineState s, int quit_pending); /* "RUNNING", "STOPPING…" */
+UiRole ui_state_role(EngineState s, int quit_pending);
+const char *ui_worker_state_label(WorkerState s);           /* "restoring" */
+const char *ui_fail_label(FailReason r);                     /* "oom" */
+/* "12.5k/s" */
+void ui_fmt_keys_rate(char *buf, size_t len, double keys_per_s);
+/* "41.2 MiB/s" */
+void ui_fmt_bytes_rate(char *buf, size_t len, double bytes_per_s);
+/* "0.42 ms", "12.3 ms", "250 ms" */
+void ui_fmt_latency(char *buf, size_t len, double ms);
+
+/* Helpers shared by the panel files. A flow places "label value" items left
+ * to right with two blanks between them and moves to the next row when an
+ * item does not fit; items that fit nowhere are dropped (returns -1). */
+typedef struct UiFlow {
+    const UiCanvas *c;
+    int row, col;
+    int row_end; /* first row the flow may not use */
+} UiFlow;
+int ui_flow_item(UiFlow *f, const char *label, UiRole lrole, const char *value, UiRole vrole);
+/* A centred box with a frame; returns the canvas inside the frame. */
+UiCanvas ui_dialog(const UiCanvas *screen, int w, int h, const char *title);
+
+#endif

@@ -1,0 +1,415 @@
+/* view — console state, key handling and screen composition; see view.h. */
+#include "view.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "panels.h"
+#include "util.h"
+
+#define FLASH_MS 4000
+
+static const double rate_steps[] = {1000, 2000, 5000, 10000, 20000, 50000, 100000};
+#define NSTEPS ((int)(sizeof rate_steps / sizeof rate_steps[0]))
+
+/* Panels Tab moves between; the reserved slots join when they have content. */
+static const PanelId focus_order[] = {PANEL_THROUGHPUT, PANEL_WORKERS, PANEL_SERVERS, PANEL_LOG};
+#define NFOCUS ((int)(sizeof focus_order / sizeof focus_order[0]))
+
+void view_init(ConsoleView *v, const char *title, int ascii) {
+    memset(v, 0, sizeof *v);
+    v->focus = PANEL_LOG;
+    v->ascii = ascii;
+    util_strlcpy(v->title, title ? title : "", sizeof v->title);
+    util_strlcpy(v->theme_name, "default", sizeof v->theme_name);
+}
+
+const Event *view_log_at(const ConsoleView *v, int i) {
+    return &v->log[(v->log_start + i) % VIEW_LOG_CAP];
+}
+
+static void log_push(ConsoleView *v, const Event *e) {
+    if (v->log_len < VIEW_LOG_CAP) {
+        v->log[(v->log_start + v->log_len) % VIEW_LOG_CAP] = *e;
+        v->log_len++;
+    } else {
+        v->log[v->log_start] = *e;
+        v->log_start = (v->log_start + 1) % VIEW_LOG_CAP;
+    }
+}
+
+void view_ingest(ConsoleView *v, const EngineSnapshot *s) {
+    int n = s->nlog;
+    if (n > ENGINE_SNAPSHOT_LOG) n = ENGINE_SNAPSHOT_LOG;
+    for (int i = 0; i < n; i++) {
+        const Event *e = &s->log[i];
+        if (e->seq <= v->log_last_seq) continue;
+        if (v->log_last_seq && e->seq > v->log_last_seq + 1) {
+            /* More events arrived between two frames than a snapshot holds. */
+            Event gap;
+            memset(&gap, 0, sizeof gap);
+            gap.time_ms = e->time_ms;
+            gap.seq = e->seq - 1;
+            gap.level = EV_WARN;
+            snprintf(gap.text, sizeof gap.text,
+                     "%llu events not shown here (too many at once; the journal has them)",
+                     (unsigned long long)(e->seq - v->log_last_seq - 1));
+            log_push(v, &gap);
+        }
+        log_push(v, e);
+        v->log_last_seq = e->seq;
+    }
+}
+
+void view_set_layout(ConsoleView *v, const Layout *L) {
+    for (int p = 0; p < PANEL__COUNT; p++) {
+        int h = L->panel[p].h - 1;
+        v->page_rows[p] = h > 0 ? h : 0;
+    }
+}
+
+void view_flash(ConsoleView *v, int64_t now_ms, const char *text) {
+    util_strlcpy(v->flash, text, sizeof v->flash);
+    v->flash_until_ms = now_ms + FLASH_MS;
+}
+
+int view_state_final(EngineState s) {
+    return s == ENGINE_DONE || s == ENGINE_STOPPED || s == ENGINE_FAILED;
+}
+
+int view_state_in_progress(EngineState s) {
+    return !view_state_final(s);
+}
+
+void view_fmt_rate_limit(char *buf, size_t len, double limit) {
+    if (limit <= 0) {
+        snprintf(buf, len, "off");
+        return;
+    }
+    char n[16];
+    if (limit >= 1000 && limit < 1e6 && limit == (double)(long long)(limit / 1000) * 1000)
+        snprintf(n, sizeof n, "%lldk", (long long)(limit / 1000)); /* the steps: "20k" */
+    else
+        util_fmt_count(n, sizeof n, limit);
+    snprintf(buf, len, "%s keys/s", n);
+}
+
+double view_rate_step(double limit, double rate, int dir) {
+    if (dir < 0) {
+        if (limit <= 0) {
+            /* From no limit: the highest step below what it does now. */
+            if (rate <= 0) return rate_steps[NSTEPS - 1];
+            for (int i = NSTEPS - 1; i >= 0; i--)
+                if (rate_steps[i] < rate) return rate_steps[i];
+            return rate_steps[0];
+        }
+        for (int i = NSTEPS - 1; i >= 0; i--)
+            if (rate_steps[i] < limit) return rate_steps[i];
+        return limit; /* already at (or below) the lowest step */
+    }
+    if (limit <= 0) return 0;
+    for (int i = 0; i < NSTEPS; i++)
+        if (rate_steps[i] > limit) return rate_steps[i];
+    return 0; /* above the highest step: no limit */
+}
+
+double view_reference_rate(const EngineSnapshot *s) {
+    const StatsSnapshot *st = &s->stats;
+    double now = st->rate_status == RATE_OK && s->state == ENGINE_RUNNING ? st->keys_rate : 0;
+    /* the last 30 s, so that a pause a moment ago does not read as "slow" */
+    int n = st->hist_len < 30 ? st->hist_len : 30;
+    if (n > STATS_HISTORY) n = STATS_HISTORY;
+    double sum = 0;
+    for (int i = st->hist_len - n; i < st->hist_len; i++) sum += st->keys_hist[i];
+    double recent = n > 0 ? sum / n : 0;
+    return now > recent ? now : recent;
+}
+
+static void scroll_log(ConsoleView *v, int delta, int to_end) {
+    if (v->log_len == 0) return;
+    int last = v->log_len - 1;
+    int a = last;
+    if (v->log_anchor) {
+        for (int i = last; i >= 0; i--)
+            if (view_log_at(v, i)->seq <= v->log_anchor) {
+                a = i;
+                break;
+            }
+    }
+    /* The newest event at the bottom of a page cannot go above the page. */
+    int page = v->page_rows[PANEL_LOG] > 0 ? v->page_rows[PANEL_LOG] : 1;
+    int lowest = page - 1 < last ? page - 1 : last;
+    if (to_end < 0)
+        a = lowest;
+    else if (to_end > 0)
+        a = last;
+    else
+        a += delta;
+    if (a < lowest) a = lowest;
+    if (a >= last) {
+        v->log_anchor = 0; /* follow */
+        return;
+    }
+    v->log_anchor = view_log_at(v, a)->seq;
+}
+
+static void scroll_workers(ConsoleView *v, const EngineSnapshot *s, int delta, int to_end) {
+    int n = s->nworkers;
+    if (to_end < 0)
+        v->workers_scroll = 0;
+    else if (to_end > 0)
+        v->workers_scroll = n;
+    else
+        v->workers_scroll += delta;
+    /* panel_workers clamps the top; keep the stored value in range too */
+    int page = v->page_rows[PANEL_WORKERS] - 2;
+    if (page < 1) page = 1;
+    int max = n - page;
+    if (v->workers_scroll > max) v->workers_scroll = max;
+    if (v->workers_scroll < 0) v->workers_scroll = 0;
+}
+
+static int scroll(ConsoleView *v, const EngineSnapshot *s, int key) {
+    int page = v->page_rows[v->focus] > 1 ? v->page_rows[v->focus] - 1 : 1;
+    int delta = 0, to_end = 0;
+    switch (key) {
+    case UI_KEY_UP: delta = -1; break;
+    case UI_KEY_DOWN: delta = 1; break;
+    case UI_KEY_PGUP: delta = -page; break;
+    case UI_KEY_PGDN: delta = page; break;
+    case UI_KEY_HOME: to_end = -1; break;
+    case UI_KEY_END: to_end = 1; break;
+    default: return 0;
+    }
+    if (v->focus == PANEL_LOG) {
+        scroll_log(v, delta, to_end);
+        return VIEW_HANDLED | VIEW_REDRAW;
+    }
+    if (v->focus == PANEL_WORKERS) {
+        scroll_workers(v, s, delta, to_end);
+        return VIEW_HANDLED | VIEW_REDRAW;
+    }
+    return VIEW_HANDLED; /* nothing to scroll in this panel */
+}
+
+static int refuse(ConsoleView *v, const EngineSnapshot *s, int64_t now) {
+    if (v->quit_pending || s->state == ENGINE_STOPPING) {
+        view_flash(v, now, "stopping; controls are off");
+        return 1;
+    }
+    if (view_state_final(s->state)) {
+        view_flash(v, now, "the run has ended");
+        return 1;
+    }
+    return 0;
+}
+
+int view_handle_key(ConsoleView *v, const EngineSnapshot *s, int key, int64_t now,
+                    UiCommand *cmd) {
+    memset(cmd, 0, sizeof *cmd);
+    char a[32], b[32];
+
+    if (key == UI_KEY_INTERRUPT) {
+        /* Ctrl-C: the operator means it; no question. */
+        v->overlay = OVERLAY_NONE;
+        if (view_state_final(s->state) || s->state == ENGINE_IDLE) return VIEW_HANDLED | VIEW_QUIT;
+        if (!v->quit_pending) {
+            v->quit_pending = 1;
+            cmd->kind = CMD_STOP;
+            snprintf(cmd->log, sizeof cmd->log,
+                     "operator: interrupt (Ctrl-C): stopping the copy; workers finish their batch");
+        }
+        return VIEW_HANDLED | VIEW_REDRAW;
+    }
+
+    if (v->overlay == OVERLAY_CONFIRM_QUIT) {
+        v->overlay = OVERLAY_NONE;
+        if (key == 'y' || key == 'Y') {
+            if (view_state_final(s->state)) return VIEW_HANDLED | VIEW_QUIT;
+            v->quit_pending = 1;
+            v->flash[0] = '\0';
+            cmd->kind = CMD_STOP;
+            snprintf(cmd->log, sizeof cmd->log,
+                     "operator: quit: stopping the copy; workers finish their batch");
+        } else {
+            view_flash(v, now, "quit cancelled; the copy goes on");
+        }
+        return VIEW_HANDLED | VIEW_REDRAW;
+    }
+    if (v->overlay == OVERLAY_HELP) {
+        v->overlay = OVERLAY_NONE; /* any key closes help and does nothing else */
+        return VIEW_HANDLED | VIEW_REDRAW;
+    }
+
+    switch (key) {
+    case 'q':
+    case 'Q':
+        if (view_state_final(s->state) || s->state == ENGINE_IDLE)
+            return VIEW_HANDLED | VIEW_QUIT;
+        if (v->quit_pending) {
+            view_flash(v, now, "stopping; ferry exits when the workers are done");
+            return VIEW_HANDLED | VIEW_REDRAW;
+        }
+        if (s->state == ENGINE_STOPPING) {
+            /* already stopping (not by us): just leave when it is done */
+            v->quit_pending = 1;
+            snprintf(cmd->log, sizeof cmd->log, "operator: quit once the stop completes");
+            return VIEW_HANDLED | VIEW_REDRAW;
+        }
+        v->overlay = OVERLAY_CONFIRM_QUIT;
+        return VIEW_HANDLED | VIEW_REDRAW;
+
+    case '?':
+        v->overlay = OVERLAY_HELP;
+        return VIEW_HANDLED | VIEW_REDRAW;
+
+    case 'p':
+    case 'P':
+        if (refuse(v, s, now)) return VIEW_HANDLED | VIEW_REDRAW;
+        if (s->state == ENGINE_PAUSED) {
+            cmd->kind = CMD_RESUME;
+            snprintf(cmd->log, sizeof cmd->log, "operator: resume");
+            view_flash(v, now, "resumed");
+        } else {
+            cmd->kind = CMD_PAUSE;
+            snprintf(cmd->log, sizeof cmd->log, "operator: pause");
+            view_flash(v, now, "paused; p resumes");
+        }
+        return VIEW_HANDLED | VIEW_REDRAW;
+
+    case '+':
+    case '=':
+    case '-':
+    case '_': {
+        if (refuse(v, s, now)) return VIEW_HANDLED | VIEW_REDRAW;
+        int up = key == '+' || key == '=';
+        int n = s->workers_target + (up ? 1 : -1);
+        if (n > ENGINE_MAX_WORKERS || n < 1) {
+            char m[64];
+            snprintf(m, sizeof m, "workers: already %d (the %s)", s->workers_target,
+                     up ? "maximum" : "minimum");
+            view_flash(v, now, m);
+            return VIEW_HANDLED | VIEW_REDRAW;
+        }
+        cmd->kind = CMD_SET_WORKERS;
+        cmd->workers = n;
+        snprintf(cmd->log, sizeof cmd->log, "operator: workers %d → %d", s->workers_target, n);
+        snprintf(v->flash, sizeof v->flash, "workers %d → %d", s->workers_target, n);
+        v->flash_until_ms = now + FLASH_MS;
+        return VIEW_HANDLED | VIEW_REDRAW;
+    }
+
+    case '[':
+    case ']': {
+        if (refuse(v, s, now)) return VIEW_HANDLED | VIEW_REDRAW;
+        double rate = view_reference_rate(s);
+        double next = view_rate_step(s->rate_limit, rate, key == '[' ? -1 : 1);
+        if (next == s->rate_limit) {
+            view_flash(v, now, key == '[' ? "rate limit: already at the lowest step"
+                                          : "rate limit: already off");
+            return VIEW_HANDLED | VIEW_REDRAW;
+        }
+        cmd->kind = CMD_SET_RATE;
+        cmd->rate = next;
+        view_fmt_rate_limit(a, sizeof a, s->rate_limit);
+        view_fmt_rate_limit(b, sizeof b, next);
+        snprintf(cmd->log, sizeof cmd->log, "operator: rate limit %s → %s", a, b);
+        snprintf(v->flash, sizeof v->flash, "rate limit %s → %s", a, b);
+        v->flash_until_ms = now + FLASH_MS;
+        return VIEW_HANDLED | VIEW_REDRAW;
+    }
+
+    case UI_KEY_TAB:
+    case UI_KEY_BTAB: {
+        int i = 0;
+        while (i < NFOCUS && focus_order[i] != v->focus) i++;
+        if (i == NFOCUS) i = NFOCUS - 1;
+        i = (i + (key == UI_KEY_TAB ? 1 : NFOCUS - 1)) % NFOCUS;
+        v->focus = focus_order[i];
+        return VIEW_HANDLED | VIEW_REDRAW;
+    }
+
+    case UI_KEY_UP:
+    case UI_KEY_DOWN:
+    case UI_KEY_PGUP:
+    case UI_KEY_PGDN:
+    case UI_KEY_HOME:
+    case UI_KEY_END:
+        return scroll(v, s, key);
+
+    case 't':
+    case 'T':
+        cmd->kind = CMD_NEXT_THEME;
+        return VIEW_HANDLED | VIEW_REDRAW;
+
+    case UI_KEY_CTRL_L:
+        cmd->kind = CMD_REPAINT;
+        return VIEW_HANDLED | VIEW_REDRAW;
+
+    case UI_KEY_ESC:
+        if (v->flash[0]) {
+            v->flash[0] = '\0';
+            return VIEW_HANDLED | VIEW_REDRAW;
+        }
+        return VIEW_HANDLED;
+    }
+    return 0;
+}
+
+void view_command_run(const ConsoleBackend *b, const UiCommand *c) {
+    switch (c->kind) {
+    case CMD_PAUSE:
+        if (b->pause) b->pause(b->ctx);
+        break;
+    case CMD_RESUME:
+        if (b->resume) b->resume(b->ctx);
+        break;
+    case CMD_SET_WORKERS:
+        if (b->set_workers) b->set_workers(b->ctx, c->workers);
+        break;
+    case CMD_SET_RATE:
+        if (b->set_rate) b->set_rate(b->ctx, c->rate);
+        break;
+    case CMD_STOP:
+        if (b->request_stop) b->request_stop(b->ctx);
+        break;
+    case CMD_NONE:
+    case CMD_NEXT_THEME:
+    case CMD_REPAINT:
+        break;
+    }
+    if (c->log[0] && b->log) b->log(b->ctx, EV_OPERATOR, c->log);
+}
+
+void view_build_screen(const ConsoleView *v, const EngineSnapshot *s, const Layout *L,
+                       UiGrid *g, int64_t now_ms) {
+    ui_grid_clear(g);
+    UiCanvas screen = ui_canvas(g, v->ascii ? &ui_glyphs_ascii : &ui_glyphs_unicode);
+    if (L->too_small) {
+        panel_too_small(&screen, v);
+        return;
+    }
+    UiCanvas c = ui_canvas_sub(&screen, L->status.x, L->status.y, L->status.w, L->status.h);
+    panel_status_bar(&c, v, s);
+    for (int p = 0; p < PANEL__COUNT; p++) {
+        UiRect r = L->panel[p];
+        c = ui_canvas_sub(&screen, r.x, r.y, r.w, r.h);
+        int focused = v->focus == (PanelId)p;
+        switch ((PanelId)p) {
+        case PANEL_THROUGHPUT: panel_throughput(&c, v, s, focused); break;
+        case PANEL_WORKERS: panel_workers(&c, v, s, focused); break;
+        case PANEL_SERVERS: panel_servers(&c, v, s, focused); break;
+        case PANEL_LOG: panel_log(&c, v, s, focused); break;
+        case PANEL_RUNBOOK:
+        case PANEL_GROUPS:
+        case PANEL_REPLICATION: panel_reserved(&c, (PanelId)p, focused); break;
+        case PANEL__COUNT: break;
+        }
+    }
+    c = ui_canvas_sub(&screen, L->hints.x, L->hints.y, L->hints.w, L->hints.h);
+    panel_hints(&c, v, s, now_ms);
+    if (v->overlay == OVERLAY_HELP)
+        panel_help(&screen, v);
+    else if (v->overlay == OVERLAY_CONFIRM_QUIT)
+        panel_confirm_quit(&screen, v, s);
+}
