@@ -1,0 +1,66 @@
+/* main — the `ferry` command: parses the subcommand, then either opens the
+ * console (a terminal on stdout) or prints headless progress. The engine
+ * does the work; this file only wires it to the terminal and exit codes.
+ *
+ * Exit codes: 0 success, 1 error, 2 usage, 3 copy finished with skipped or
+ * failed keys. */
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+
+volatile sig_atomic_t cmd_signals;
+
+static void on_signal(int sig) {
+    (void)sig;
+    cmd_signals++;
+    if (cmd_signals >= 3) _exit(130); /* the operator insists */
+}
+
+static void install_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "ferry %s — move a Redis/Valkey keyspace from one server to another\n"
+            "\n"
+            "usage:\n"
+            "  ferry demo [--keys N] [--no-tui] [--ascii] [--theme NAME]\n"
+            "                      two throwaway local servers, a generated dataset, the console\n"
+            "  ferry copy --source URI --target URI [options]   (ferry copy --help)\n"
+            "  ferry version\n",
+            FERRY_VERSION);
+}
+
+int main(int argc, char **argv) {
+    setlocale(LC_ALL, "");
+    install_signals();
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "copy")) return cmd_copy(argc - 1, argv + 1);
+    if (!strcmp(cmd, "demo")) return cmd_demo(argc - 1, argv + 1);
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("ferry %s\n", FERRY_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "ferry: unknown command \"%s\" (try: ferry demo, ferry copy --help)\n", cmd);
+    return 2;
+}
