@@ -112,6 +112,7 @@ struct Engine {
     int ckpt_dirty;
     CopyCheckpoint resume;
     int resume_set;
+    _Atomic int closing; /* engine_free has begun: the sampler leaves */
 };
 
 /* ---------------------------------------------------------------- options */
@@ -724,10 +725,13 @@ static void *engine_sampler_main(void *arg) {
     Engine *e = arg;
     engine_block_signals();
     Conn *c[2] = {NULL, NULL};
-    do {
+    /* Keeps sampling after the copy ends: an operator who stays on the
+     * console is watching the target settle. Stops when the engine is freed. */
+    while (!atomic_load(&e->closing)) {
         engine_sample_one(e, 0, &c[0]);
         engine_sample_one(e, 1, &c[1]);
-    } while (!engine_sleep_until_final(e, 1000));
+        for (int i = 0; i < 20 && !atomic_load(&e->closing); i++) util_sleep_ms(50);
+    }
     for (int i = 0; i < 2; i++)
         if (c[i]) conn_close(c[i]);
     return NULL;
@@ -985,6 +989,7 @@ void engine_free(Engine *e) {
     if (e->started) {
         engine_request_stop(e);
         engine_wait(e, -1);
+        atomic_store(&e->closing, 1);
         pthread_join(e->scanner_th, NULL);
         pthread_join(e->monitor_th, NULL);
         if (e->opt.sample_servers) pthread_join(e->sampler_th, NULL);
