@@ -90,11 +90,11 @@ static void test_same_server_refused(void **state) {
     snprintf(s3, sizeof(s3), "%s/3", src_uri);
     tu_ferry(&r, 20, NULL, (const char *[]){"copy", "--source", s0, "--target", s3, "--no-tui", NULL});
     if (r.status != 0) fail_msg("exit %d: %s", r.status, r.err);
-    Conn *a = tu_connect(&src, 0);
-    tu_assert_same_keyspace(a, 0, tu_connect(&src, 3), 3);
-    tu_ok(a, "SELECT 3");
-    tu_ok(a, "FLUSHDB");
+    Conn *a = tu_connect(&src, 0), *a3 = tu_connect(&src, 3);
+    tu_assert_same_keyspace(a, 0, a3, 3);
+    tu_ok(a3, "FLUSHDB");
     conn_close(a);
+    conn_close(a3);
 }
 
 static void test_passwords(void **state) {
