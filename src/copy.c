@@ -183,8 +183,91 @@ static void copy_report(CopyWorker *w, int skipped, FailReason r, const Batch *b
     if (w->hooks.key) w->hooks.key(w->hooks.ud, skipped, r, b->src_db, batch_key(b, i), b->len[i], detail);
 }
 
-/* For every BUSYKEY answer: is the target's key already ours, byte for byte
- * and to the millisecond? One pipeline of DUMP + expiry reads on the
+static int copy_cmp_reply(const void *x, const void *y) {
+    const redisReply *a = *(redisReply *const *)x, *b = *(redisReply *const *)y;
+    size_t n = a->len < b->len ? a->len : b->len;
+    int c = memcmp(a->str, b->str, n);
+    return c ? c : (a->len < b->len ? -1 : a->len > b->len);
+}
+
+/* A set's members, or a hash's fields with their values, in a canonical
+ * order. NULL on error. */
+static redisReply *copy_canonical(Conn *c, int hash, const char *k, size_t kl) {
+    const char *a[2] = {hash ? "HGETALL" : "SMEMBERS", k};
+    size_t l[2] = {hash ? 7 : 8, kl};
+    redisReply *r = conn_command_argv(c, 2, a, l);
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        if (r) freeReplyObject(r);
+        return NULL;
+    }
+    if (!hash) {
+        qsort(r->element, r->elements, sizeof(*r->element), copy_cmp_reply);
+        return r;
+    }
+    /* Sort field/value pairs by field: sort the pairs as 2-element units. */
+    size_t n = r->elements / 2;
+    redisReply **tmp = malloc(sizeof(*tmp) * (r->elements ? r->elements : 1));
+    size_t *idx = malloc(sizeof(*idx) * (n ? n : 1));
+    if (!tmp || !idx) {
+        free(tmp);
+        free(idx);
+        freeReplyObject(r);
+        return NULL;
+    }
+    redisReply **fields = tmp; /* first n slots: fields, to sort */
+    for (size_t i = 0; i < n; i++) fields[i] = r->element[2 * i];
+    qsort(fields, n, sizeof(*fields), copy_cmp_reply);
+    /* Field names are unique: find each sorted field's value by pointer. */
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++)
+            if (r->element[2 * j] == fields[i]) {
+                idx[i] = j;
+                break;
+            }
+    redisReply **out = malloc(sizeof(*out) * (r->elements ? r->elements : 1));
+    if (out) {
+        for (size_t i = 0; i < n; i++) {
+            out[2 * i] = r->element[2 * idx[i]];
+            out[2 * i + 1] = r->element[2 * idx[i] + 1];
+        }
+        memcpy(r->element, out, sizeof(*out) * r->elements);
+    }
+    free(out);
+    free(tmp);
+    free(idx);
+    return r;
+}
+
+static int copy_replies_equal(const redisReply *x, const redisReply *y) {
+    if (x->elements != y->elements) return 0;
+    for (size_t i = 0; i < x->elements; i++) {
+        const redisReply *a = x->element[i], *b = y->element[i];
+        if (a->len != b->len || memcmp(a->str, b->str, a->len)) return 0;
+    }
+    return 1;
+}
+
+/* Another server's hash table may DUMP the same set or hash in another
+ * order: when the payloads differ, compare the contents. Rare path (only
+ * for a BUSYKEY whose payload differs), so plain reads are fine. */
+static int copy_same_contents(CopyWorker *w, const Batch *b, int i) {
+    const char *a[2] = {"TYPE", batch_key(b, i)};
+    size_t l[2] = {4, b->len[i]};
+    redisReply *t = conn_command_argv(w->dst, 2, a, l);
+    int hash = t && t->type == REDIS_REPLY_STATUS && !strcmp(t->str, "hash");
+    int set = t && t->type == REDIS_REPLY_STATUS && !strcmp(t->str, "set");
+    if (t) freeReplyObject(t);
+    if (!hash && !set) return 0;
+    redisReply *x = copy_canonical(w->src, hash, batch_key(b, i), b->len[i]);
+    redisReply *y = x ? copy_canonical(w->dst, hash, batch_key(b, i), b->len[i]) : NULL;
+    int same = x && y && copy_replies_equal(x, y);
+    if (x) freeReplyObject(x);
+    if (y) freeReplyObject(y);
+    return same;
+}
+
+/* For every BUSYKEY answer: is the target's key already ours, value for
+ * value and to the millisecond? One pipeline of DUMP + expiry reads on the
  * target. same[j] = 1 when busy[j] holds an identical copy. */
 static int copy_check_busy(CopyWorker *w, const Batch *b, int nbusy, unsigned char *same,
                            char *err, size_t errlen) {
@@ -212,17 +295,24 @@ static int copy_check_busy(CopyWorker *w, const Batch *b, int nbusy, unsigned ch
             const redisReply *mine = w->dump_r[i];
             same[j] = d->type == REDIS_REPLY_STRING && d->len == mine->len &&
                       memcmp(d->str, mine->str, d->len) == 0;
+            if (!same[j] && d->type == REDIS_REPLY_STRING) same[j] = 2; /* compare contents below */
             if (same[j] && t) {
                 long long theirs = t->type == REDIS_REPLY_INTEGER ? t->integer : -3;
                 long long want = w->abs_ms[i] ? w->abs_ms[i] : -1;
-                same[j] = theirs == want;
+                if (theirs != want) same[j] = 0;
             }
             freeReplyObject(d);
             if (t) freeReplyObject(t);
         }
-        if (j == nbusy) return 0;
+        if (j == nbusy) break;
         if (copy_reconnect(w, w->dst, b->dst_db, err, errlen) != 0) return -1;
     }
+    /* Payloads differ but expiries match: the same set or hash may still
+     * be there, laid out by another hash table. The source connection has
+     * no replies pending at this point. */
+    for (int j = 0; j < nbusy; j++)
+        if (same[j] == 2) same[j] = (unsigned char)copy_same_contents(w, b, w->busy[j]);
+    return 0;
 }
 
 /* Phase 2: RESTORE everything marked TODO_RESTORE/UNCERTAIN. */

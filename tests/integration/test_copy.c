@@ -58,6 +58,26 @@ static void test_every_type_exact(void **state) {
     conn_close(b);
 }
 
+/* A second copy over the first meets only its own keys: every one is
+ * identical (sets and hashes in a hash table DUMP in another order on the
+ * target, so their contents are compared), none is a conflict. */
+static void test_second_copy_is_all_identical(void **state) {
+    (void)state;
+    Conn *a = tu_connect(&src, 0);
+    long n = tu_fill_every_type(a, "");
+    TuRun r;
+    tu_ferry(&r, 60, NULL, (const char *[]){"copy", "--source", src_uri, "--target", dst_uri, "--no-tui", NULL});
+    if (r.status != 0) fail_msg("first copy: exit %d: %s", r.status, r.err);
+    tu_ferry(&r, 60, NULL, (const char *[]){"copy", "--source", src_uri, "--target", dst_uri, "--json", "--on-conflict", "fail", NULL});
+    if (r.status != 0) fail_msg("second copy: exit %d\n%s\n%s", r.status, r.out, r.err);
+    const char *last = NULL, *p = r.out;
+    while ((p = strstr(p, "\"type\":\"progress\"")) != NULL) last = p++;
+    assert_non_null(last);
+    assert_int_equal(atoll(strstr(last, "\"identical\":") + 12), n);
+    assert_int_equal(atoll(strstr(last, "\"copied\":") + 9), 0);
+    conn_close(a);
+}
+
 static void test_all_dbs_and_remap(void **state) {
     (void)state;
     Conn *a = tu_connect(&src, 0), *b = tu_connect(&dst, 0);
@@ -347,6 +367,7 @@ static void test_survives_killed_connections(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_every_type_exact, flush_both),
+        cmocka_unit_test_setup(test_second_copy_is_all_identical, flush_both),
         cmocka_unit_test_setup(test_all_dbs_and_remap, flush_both),
         cmocka_unit_test_setup(test_glob_filters_match_server, flush_both),
         cmocka_unit_test_setup(test_type_filter, flush_both),
