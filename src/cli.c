@@ -25,6 +25,8 @@ const char cli_copy_usage[] =
     "  --on-conflict fail|skip|replace   required when a target db is not empty\n"
     "how\n"
     "  --workers N (4)  --batch N (256)  --scan-count N (1000)  --rate KEYS_PER_S (0 = no limit)\n"
+    "  --type-based    copy with type commands (HSET, XADD, XCLAIM…) instead of DUMP/RESTORE,\n"
+    "                  for a target older than the source; keys RESTORE refuses fall back to it anyway\n"
     "output\n"
     "  --report FILE   every key not copied, one per line\n"
     "  --no-tui        progress lines instead of the console (also when stdout is not a terminal)\n"
@@ -102,6 +104,7 @@ int cli_parse_copy(CopyCli *c, int argc, char **argv, char *err, size_t errlen) 
         if (!strcmp(name, "no-tui")) { c->no_tui = 1; continue; }
         if (!strcmp(name, "json")) { c->json = 1; c->no_tui = 1; continue; }
         if (!strcmp(name, "ascii")) { c->ascii = 1; continue; }
+        if (!strcmp(name, "type-based")) { o->type_based = 1; continue; }
         if (!strcmp(name, "tls-insecure")) { o->source.tls.insecure = o->target.tls.insecure = 1; continue; }
         if (!strcmp(name, "source-tls-insecure")) { o->source.tls.insecure = 1; continue; }
         if (!strcmp(name, "target-tls-insecure")) { o->target.tls.insecure = 1; continue; }

@@ -13,7 +13,11 @@ enum { TODO_NONE = 0, TODO_RESTORE, TODO_UNCERTAIN };
 
 #define RECONNECT_ATTEMPTS 12 /* ~45 s of capped backoff */
 
-void copy_worker_init(CopyWorker *w) { memset(w, 0, sizeof(*w)); }
+void copy_worker_init(CopyWorker *w) {
+    memset(w, 0, sizeof(*w));
+    typecopy_options_init(&w->tc_opt);
+    w->fallback = 1;
+}
 
 static void copy_free_replies(CopyWorker *w, int n) {
     for (int i = 0; i < n; i++) {
@@ -32,6 +36,7 @@ void copy_worker_free(CopyWorker *w) {
     free(w->todo);
     free(w->order);
     free(w->busy);
+    free(w->slow);
     memset(w, 0, sizeof(*w));
 }
 
@@ -58,6 +63,9 @@ static int copy_reserve(CopyWorker *w, int n) {
     int *g = realloc(w->busy, sizeof(*g) * n);
     if (!g) return -1;
     w->busy = g;
+    int *h = realloc(w->slow, sizeof(*h) * n);
+    if (!h) return -1;
+    w->slow = h;
     for (int i = w->cap; i < n; i++) w->type_r[i] = w->ttl_r[i] = w->dump_r[i] = NULL;
     w->cap = n;
     return 0;
@@ -315,11 +323,59 @@ static int copy_check_busy(CopyWorker *w, const Batch *b, int nbusy, unsigned ch
     return 0;
 }
 
+/* Copies key i with type commands (abs: its absolute expiry, 0 none, or
+ * TYPECOPY_EXPIRE_READ). No replies may be pending on either connection.
+ * Returns 0, or -1 when the run must stop. */
+static int copy_one_typed(CopyWorker *w, const Batch *b, int i, long long abs, int *handled,
+                          char *err, size_t errlen) {
+    char terr[FERRY_ERR_LEN];
+    for (int attempt = 0;; attempt++) {
+        uint64_t before = w->tc_stats.bytes;
+        int rc = typecopy_key(w->src, w->dst, batch_key(b, i), b->len[i], abs,
+                              w->policy == CONFLICT_REPLACE, &w->tc_opt, &w->tc_stats, terr, sizeof(terr));
+        if (rc == TYPECOPY_ERROR && attempt == 0 && (conn_broken(w->src) || conn_broken(w->dst))) {
+            /* Each attempt writes to a new temporary name: retrying is safe. */
+            if (conn_broken(w->src) && copy_reconnect(w, w->src, b->src_db, err, errlen) != 0) return -1;
+            if (conn_broken(w->dst) && copy_reconnect(w, w->dst, b->dst_db, err, errlen) != 0) return -1;
+            continue;
+        }
+        (*handled)++;
+        switch (rc) {
+        case TYPECOPY_COPIED:
+            atomic_fetch_add(&w->stats->copied, 1);
+            atomic_fetch_add(&w->stats->bytes, w->tc_stats.bytes - before);
+            return 0;
+        case TYPECOPY_GONE:
+            atomic_fetch_add(&w->stats->expired, 1);
+            return 0;
+        case TYPECOPY_EXISTS:
+            if (w->policy == CONFLICT_SKIP) {
+                atomic_fetch_add(&w->stats->skipped, 1);
+                copy_report(w, 1, FAIL_BUSYKEY, b, i, "target key exists (type-based copy)");
+            } else {
+                stats_fail(w->stats, FAIL_BUSYKEY);
+                copy_report(w, 0, FAIL_BUSYKEY, b, i, "target key exists (type-based copy)");
+            }
+            return 0;
+        default:
+            if (!strncmp(terr, "OOM", 3) || strstr(terr, "out of memory")) {
+                stats_fail(w->stats, FAIL_OOM);
+                copy_report(w, 0, FAIL_OOM, b, i, terr);
+                return util_err(err, errlen, "%s is out of memory (%s): free memory or raise maxmemory on the target, then rerun with --on-conflict skip to keep what was copied",
+                                conn_label(w->dst), terr);
+            }
+            stats_fail(w->stats, FAIL_OTHER);
+            copy_report(w, 0, FAIL_OTHER, b, i, terr);
+            return 0;
+        }
+    }
+}
+
 /* Phase 2: RESTORE everything marked TODO_RESTORE/UNCERTAIN. */
 static int copy_write_target(CopyWorker *w, const Batch *b, int *handled, char *err,
                              size_t errlen) {
     char ttlbuf[32];
-    int fatal = 0, nbusy = 0;
+    int fatal = 0, nbusy = 0, nslow = 0, rounds = 0;
     for (;;) {
         int64_t now = util_now_ms();
         int nsent = 0;
@@ -353,6 +409,11 @@ static int copy_write_target(CopyWorker *w, const Batch *b, int *handled, char *
                 continue;
             }
             FailReason why = copy_classify(r->str);
+            if (w->fallback && (why == FAIL_VERSION || why == FAIL_TOOLARGE)) {
+                w->slow[nslow++] = i; /* type-based, once the pipeline is drained */
+                freeReplyObject(r);
+                continue;
+            }
             if (why == FAIL_BUSYKEY) {
                 w->busy[nbusy++] = i; /* decided below, with one more pipeline */
                 freeReplyObject(r);
@@ -379,6 +440,9 @@ static int copy_write_target(CopyWorker *w, const Batch *b, int *handled, char *
          * not have been applied. Reconnect and resend those; a BUSYKEY for
          * one of them is then settled by the identical check. */
         for (int j = k; j < nsent; j++) w->todo[w->order[j]] = TODO_UNCERTAIN;
+        if (++rounds > 5)
+            return util_err(err, errlen, "%s dropped the connection %d times during one batch (last: %s); check its log and limits (client-output-buffer-limit, proto-max-bulk-len, timeout)",
+                            conn_label(w->dst), rounds, conn_errstr(w->dst));
         if (copy_reconnect(w, w->dst, b->dst_db, err, errlen) != 0) return -1;
     }
     if (nbusy) {
@@ -403,7 +467,51 @@ static int copy_write_target(CopyWorker *w, const Batch *b, int *handled, char *
         }
         free(same);
     }
+    for (int j = 0; j < nslow && !fatal; j++)
+        if (copy_one_typed(w, b, w->slow[j], w->abs_ms[w->slow[j]], handled, err, errlen) != 0) fatal = 1;
     return fatal ? -1 : 0;
+}
+
+/* --type-based: no DUMP at all. TYPE first when filtering by type. */
+static int copy_batch_typed(CopyWorker *w, const Batch *b, int *handled, char *err, size_t errlen) {
+    copy_state(w, WORKER_DUMPING);
+    if (w->check_type) {
+        for (;;) {
+            for (int i = 0; i < b->n; i++) {
+                const char *a[2] = {"TYPE", batch_key(b, i)};
+                size_t l[2] = {4, b->len[i]};
+                conn_append_argv(w->src, 2, a, l);
+            }
+            int ok = 1;
+            for (int i = 0; i < b->n && ok; i++)
+                if (conn_get_reply(w->src, &w->type_r[i]) != 0) ok = 0;
+            if (ok) break;
+            copy_free_replies(w, b->n);
+            if (copy_reconnect(w, w->src, b->src_db, err, errlen) != 0) return -1;
+        }
+    }
+    int rc = 0;
+    copy_state(w, WORKER_RESTORING);
+    for (int i = 0; i < b->n && rc == 0; i++) {
+        if (w->check_type) {
+            redisReply *ty = w->type_r[i];
+            if (ty->type == REDIS_REPLY_STATUS && !strcmp(ty->str, "none")) {
+                atomic_fetch_add(&w->stats->expired, 1);
+                (*handled)++;
+                continue;
+            }
+            if (ty->type == REDIS_REPLY_STATUS && !filter_type(w->filter, filter_type_from_name(ty->str))) {
+                atomic_fetch_add(&w->stats->filtered, 1);
+                atomic_fetch_sub(&w->stats->scanned, 1);
+                (*handled)++;
+                continue;
+            }
+        }
+        rc = copy_one_typed(w, b, i, TYPECOPY_EXPIRE_READ, handled, err, errlen);
+    }
+    copy_free_replies(w, b->n);
+    copy_state(w, WORKER_IDLE);
+    return rc;
 }
 
 int copy_batch(CopyWorker *w, const Batch *b, int *handled, char *err, size_t errlen) {
@@ -414,6 +522,7 @@ int copy_batch(CopyWorker *w, const Batch *b, int *handled, char *err, size_t er
     if (conn_db(w->dst) != b->dst_db && conn_select(w->dst, b->dst_db) != 0)
         return util_err(err, errlen, "%s: SELECT %d failed: %s", conn_label(w->dst), b->dst_db, conn_errstr(w->dst));
 
+    if (w->type_based) return copy_batch_typed(w, b, handled, err, errlen);
     copy_state(w, WORKER_DUMPING);
     if (copy_read_source(w, b, err, errlen) != 0) return -1;
 

@@ -12,7 +12,12 @@
  * A dropped connection is reopened (capped backoff) and the interrupted part
  * of the batch is sent again; a RESTORE whose reply was lost and that now
  * answers BUSYKEY is checked against the target's own DUMP, so a key we
- * restored ourselves is never reported as a conflict. */
+ * restored ourselves is never reported as a conflict.
+ *
+ * A key the target refuses to RESTORE because the payload is too new or too
+ * large is copied the type-based way (typecopy.c: chunked reads, a
+ * temporary key renamed into place), and --type-based does that for every
+ * key. */
 #ifndef FERRY_COPY_H
 #define FERRY_COPY_H
 
@@ -22,6 +27,7 @@
 #include "filter.h"
 #include "scan.h"
 #include "stats.h"
+#include "typecopy.h"
 
 typedef enum { CONFLICT_FAIL = 0, CONFLICT_SKIP, CONFLICT_REPLACE } ConflictPolicy;
 
@@ -51,6 +57,10 @@ typedef struct CopyWorker {
     int use_pexpiretime; /* source has PEXPIRETIME */
     int dst_pexpiretime; /* target has PEXPIRETIME (for the identical check) */
     int check_type;      /* filter by type client-side (several types chosen) */
+    int type_based;      /* --type-based: never DUMP/RESTORE, copy with type commands */
+    int fallback;        /* on a payload version/size refusal, copy that key type-based */
+    TypeCopyOptions tc_opt;
+    TypeCopyStats tc_stats;
     Stats *stats;
     const _Atomic int *cancel; /* set when the run is stopping: stop reconnecting */
     CopyHooks hooks;
@@ -61,6 +71,7 @@ typedef struct CopyWorker {
     unsigned char *todo;
     int *order;
     int *busy;
+    int *slow; /* keys to copy type-based after the pipeline */
 } CopyWorker;
 
 void copy_worker_init(CopyWorker *w);

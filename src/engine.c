@@ -418,6 +418,8 @@ static void *engine_worker_main(void *arg) {
     cw.use_pexpiretime = serverinfo_has_pexpiretime(&e->src_info);
     cw.dst_pexpiretime = serverinfo_has_pexpiretime(&e->dst_info);
     cw.check_type = e->opt.filter.types && !filter_server_type(&e->opt.filter);
+    cw.type_based = e->opt.type_based;
+    cw.tc_opt.dst_version = e->dst_info.major * 100 + e->dst_info.minor;
     cw.stats = &e->stats;
     cw.cancel = &e->stop;
     cw.hooks.ud = w;
@@ -799,8 +801,8 @@ static int engine_check(Engine *e, char *err, size_t errlen) {
                 return util_err(err, errlen, "source and target are the same server (run_id %.12s…) and db %d: choose a different target",
                                 e->src_info.run_id, e->src_db[i]);
     }
-    if (!serverinfo_payload_compatible(e->src_info.rdb_version, e->dst_info.rdb_version))
-        return util_err(err, errlen, "source %s (%s %s) writes DUMP payloads of RDB version %d but target %s (%s %s) accepts up to %d: RESTORE would refuse every key; use a target of the same or newer version",
+    if (!e->opt.type_based && !serverinfo_payload_compatible(e->src_info.rdb_version, e->dst_info.rdb_version))
+        return util_err(err, errlen, "source %s (%s %s) writes DUMP payloads of RDB version %d but target %s (%s %s) accepts up to %d: RESTORE would refuse every key; rerun with --type-based to copy with type commands",
                         sl, e->src_info.server_name, e->src_info.version, e->src_info.rdb_version,
                         tl, e->dst_info.server_name, e->dst_info.version, e->dst_info.rdb_version);
     for (int i = 0; i < e->ndb; i++) {

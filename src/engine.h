@@ -43,6 +43,7 @@ typedef struct CopyOptions {
     int on_conflict_explicit; /* the operator chose a policy */
     const char *report_path;  /* skipped/failed keys, one per line; may be NULL */
     int sample_servers;     /* 1 = sample INFO/latency of both sides each second */
+    int type_based;         /* copy every key with type commands, never DUMP/RESTORE */
     /* Resume: start at this checkpoint instead of the beginning (NULL = no).
      * The plan (db map, filters) must be the one the checkpoint came from. */
     const CopyCheckpoint *resume_from;
