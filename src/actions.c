@@ -1,0 +1,114 @@
+/* actions — the table of runbook actions and the helpers action files
+ * share. To add an action: write src/action_<name>.c defining
+ * `const ActionDef action_<name>`, and add one line to the table below. */
+#include "actions.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "serverinfo.h"
+#include "util.h"
+
+extern const ActionDef action_preflight;
+extern const ActionDef action_copy;
+extern const ActionDef action_verify_counts;
+extern const ActionDef action_flush_target;
+extern const ActionDef action_pause_writes;
+extern const ActionDef action_unpause;
+extern const ActionDef action_wait;
+extern const ActionDef action_manual;
+extern const ActionDef action_replicate;
+extern const ActionDef action_wait_sync;
+extern const ActionDef action_wait_offset;
+extern const ActionDef action_promote;
+
+static const ActionDef *const action_table[] = {
+    &action_preflight,
+    &action_copy,
+    &action_verify_counts,
+    &action_flush_target,
+    &action_pause_writes,
+    &action_unpause,
+    &action_wait,
+    &action_manual,
+    &action_replicate,
+    &action_wait_sync,
+    &action_wait_offset,
+    &action_promote,
+};
+
+#define NACTIONS (sizeof(action_table) / sizeof(action_table[0]))
+
+const ActionDef *actions_find(const char *name) {
+    for (size_t i = 0; i < NACTIONS; i++)
+        if (!strcmp(action_table[i]->name, name)) return action_table[i];
+    return NULL;
+}
+
+void actions_list(char *buf, size_t len) {
+    size_t o = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < NACTIONS && o < len; i++)
+        o += (size_t)snprintf(buf + o, len - o, "%s%s", i ? ", " : "", action_table[i]->name);
+}
+
+void actions_plan(const Runbook *rb, PreflightPlan *plan) {
+    preflight_plan_init(plan);
+    for (int i = 0; i < rb->nsteps; i++) {
+        const RunbookStep *st = &rb->steps[i];
+        if (st->action && st->action->needs) st->action->needs(st, plan);
+    }
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+int action_stopping(ActionCtx *c) { return c->host.stopping ? c->host.stopping(c->host.ud) : 0; }
+
+void action_log(ActionCtx *c, EventLevel level, const char *fmt, ...) {
+    char text[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    if (c->host.log) c->host.log(c->host.ud, level, text);
+}
+
+void action_figure(ActionCtx *c, const char *name, long long value) {
+    if (c->host.figure) c->host.figure(c->host.ud, name, value);
+}
+
+Conn *action_connect(ActionCtx *c, int target, const char *name, char *err, size_t errlen) {
+    ConnConfig cfg = target ? c->copy->target : c->copy->source;
+    cfg.uri.db = -1; /* the caller selects: a cluster node refuses SELECT n */
+    snprintf(cfg.client_name, sizeof(cfg.client_name), "ferry-%s", name);
+    return conn_open(&cfg, err, errlen);
+}
+
+int action_db_plan(ActionCtx *c, Conn *src, int *src_db, int *dst_db, int *n, char *err, size_t errlen) {
+    ServerInfo si;
+    if (serverinfo_fetch(src, &si, err, errlen) != 0) return -1;
+    return preflight_db_plan(c->copy, &si, src_db, dst_db, DBMAP_MAX, n, err, errlen);
+}
+
+int action_param_int(const RunbookStep *st, const char *key, long lo, long hi, long *out, int *line,
+                     char *err, size_t errlen) {
+    const RunbookParam *p = runbook_param_entry(st, key);
+    if (!p) return 0;
+    char *end;
+    errno = 0;
+    long n = strtol(p->value, &end, 10);
+    if (errno || end == p->value || *end || n < lo || n > hi) {
+        *line = p->line;
+        return util_err(err, errlen, "%s takes a whole number from %ld to %ld (got \"%s\")", key, lo, hi, p->value);
+    }
+    *out = n;
+    return 0;
+}
+
+int action_parse_bool(const char *v) {
+    if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on")) return 1;
+    if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off")) return 0;
+    return -1;
+}
