@@ -14,6 +14,11 @@
 
 volatile sig_atomic_t cmd_signals;
 
+int cmd_run(int argc, char **argv);       /* cmd_run.c */
+int cmd_preflight(int argc, char **argv); /* cmd_preflight.c */
+int cmd_verify(int argc, char **argv);    /* cmd_verify.c */
+int cmd_prune(int argc, char **argv);     /* cmd_prune.c */
+
 static void on_signal(int sig) {
     (void)sig;
     cmd_signals++;
@@ -39,6 +44,15 @@ static void usage(FILE *f) {
             "  ferry demo [--keys N] [--no-tui] [--ascii] [--theme NAME]\n"
             "                      two throwaway local servers, a generated dataset, the console\n"
             "  ferry copy --source URI --target URI [options]   (ferry copy --help)\n"
+            "  ferry preflight --source URI --target URI [options]\n"
+            "                      what each server allows and whether the plan fits (ferry preflight --help)\n"
+            "  ferry run RUNBOOK [--source URI --target URI] [--confirm STEP] [--resume JOURNAL]\n"
+            "                      the steps of a maintenance window, gated and journaled (ferry run --help)\n"
+            "  ferry verify --source URI --target URI [--sample N] [--report FILE] [options]\n"
+            "                      prove the target holds what the source holds (ferry verify --help)\n"
+            "  ferry prune --target URI (--keep GLOB… | --drop GLOB…) [--execute] [options]\n"
+            "                      delete what does not belong on the target; a dry run without --execute\n"
+            "                      (ferry prune --help)\n"
             "  ferry version\n",
             FERRY_VERSION);
 }
@@ -53,6 +67,10 @@ int main(int argc, char **argv) {
     const char *cmd = argv[1];
     if (!strcmp(cmd, "copy")) return cmd_copy(argc - 1, argv + 1);
     if (!strcmp(cmd, "demo")) return cmd_demo(argc - 1, argv + 1);
+    if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "preflight")) return cmd_preflight(argc - 1, argv + 1);
+    if (!strcmp(cmd, "verify")) return cmd_verify(argc - 1, argv + 1);
+    if (!strcmp(cmd, "prune")) return cmd_prune(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("ferry %s\n", FERRY_VERSION);
         return 0;
@@ -61,6 +79,6 @@ int main(int argc, char **argv) {
         usage(stdout);
         return 0;
     }
-    fprintf(stderr, "ferry: unknown command \"%s\" (try: ferry demo, ferry copy --help)\n", cmd);
+    fprintf(stderr, "ferry: unknown command \"%s\" (try: ferry demo, ferry copy --help, ferry run --help)\n", cmd);
     return 2;
 }
