@@ -1,0 +1,1415 @@
+/* rdbsource — an RDB snapshot file as the source of a copy; see rdbsource.h.
+ *
+ * Threads (the engine's design with the file reader in the scanner's place):
+ *
+ *   reader   ── verifies the file's CRC64, then walks it (rdb.c): keys the
+ *               db map and filters keep become RsBatch es of ready RESTORE
+ *               payloads ──► queue (bounded, and by bytes in flight) ──┐
+ *   worker 0..N-1 ◄── queue_pop ─ pipelined RESTORE … ABSTTL on its own   │
+ *               target connection; BUSYKEY → DUMP+PEXPIRETIME check    ◄──┘
+ *   monitor  ── once a second: stats_tick() and a sample of the target
+ *               (INFO + PING) for the console's servers panel
+ *
+ * Shared state lives under s->lock (run state, pause, worker target, rate,
+ * reader position, samples) or in atomics (counters, stop). Memory is
+ * bounded by RS_INFLIGHT_BYTES of queued payloads plus one batch per worker
+ * and the largest single key. Ending: the reader closes the queue at the
+ * end of the file (or on stop/failure); workers leave when it is closed and
+ * empty; the last one out sets the final state. */
+#include "rdbsource.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "queue.h"
+#include "rdb.h"
+#include "serverinfo.h"
+#include "util.h"
+
+#define RS_BATCH_BYTES (4u << 20)     /* a batch closes at this many payload bytes */
+#define RS_INFLIGHT_BYTES (64u << 20) /* the reader waits while more than this is queued */
+#define RS_QUEUE_CAP (2 * ENGINE_MAX_WORKERS)
+#define RS_RECONNECT_ATTEMPTS 12      /* ~45 s of capped backoff */
+#define RS_START_ATTEMPTS 8
+#define RS_DB_BITS (1 << 20)          /* db numbers the reader accepts (rdb.c's limit) */
+
+enum { PLAN_MAP = 1, PLAN_SINGLE, PLAN_SAME };
+
+typedef struct RsItem {
+    size_t key_off, key_len, pay_off, pay_len;
+    int64_t expire_ms; /* absolute; 0 = none */
+} RsItem;
+
+/* Keys of one source db bound for one target db, payloads included. */
+typedef struct RsBatch {
+    int src_db, dst_db;
+    int n, cap;
+    RsItem *it;
+    char *data;
+    size_t used, datacap;
+} RsBatch;
+
+typedef struct RsWorker {
+    struct RdbSource *s;
+    int idx;
+    pthread_t th;
+    int joinable;
+    _Atomic int running;
+    _Atomic int state;
+    _Atomic uint64_t keys_done;
+    _Atomic int64_t batch_start_ms;
+    Conn *c;
+    int cap; /* scratch, per batch */
+    unsigned char *todo, *same;
+    int *order, *busy;
+} RsWorker;
+
+struct RdbSource {
+    CopyOptions opt;
+    char path[1024];
+    Stats stats;
+    EventLog log;
+    Queue *queue;
+
+    pthread_mutex_t lock;
+    pthread_cond_t cond; /* pause/resume/stop/final state/bytes in flight */
+    EngineState state;
+    char reason[FERRY_ERR_LEN];
+    int failed, paused, started;
+    _Atomic int stop;
+    int workers_target;
+    double rate, tokens;
+    int64_t tokens_ms;
+    int active_workers, reader_exited;
+    uint64_t inflight; /* payload bytes queued or being restored */
+    RsWorker workers[ENGINE_MAX_WORKERS];
+    pthread_t reader_th, monitor_th;
+    _Atomic int closing;
+
+    /* The file. The reader thread owns rdb after start. */
+    RdbReader *rdb;
+    uint64_t file_size;
+    int version, valkey;
+    _Atomic uint64_t offset;      /* bytes read so far */
+    _Atomic uint64_t verify_done; /* bytes checksummed so far */
+    _Atomic int verifying;
+
+    /* The target. ctl: create, then the reader thread only. */
+    ServerInfo dst_info;
+    Conn *ctl;
+    int dst_pexpiretime;
+    char tlabel[300];
+
+    /* The db plan (reader thread). */
+    int plan;
+    int single_dst, single_src;
+    unsigned char *db_seen;  /* bit per source db: checked/announced */
+    int want_dst;            /* target db of the key rs_want() just accepted */
+    int want_abort;
+    char want_err[FERRY_ERR_LEN];
+
+    /* Under lock, for snapshots. */
+    int cur_src, cur_dst, dbs_done, reader_finished;
+    ServerSnapshot srv[2];
+    int64_t srv_ok_ms;
+    char fail_samples[FAIL__COUNT][3][128];
+    int nsamples[FAIL__COUNT];
+
+    FILE *report;
+    pthread_mutex_t report_lock;
+
+    /* What the file said about itself (reader thread, then under lock). */
+    char writer[96];
+    int64_t ctime;
+    uint64_t used_mem;
+    int nfunctions;
+    char first_function[64];
+};
+
+/* ----------------------------------------------------------------- batches */
+
+static RsBatch *rsb_new(int src_db, int dst_db) {
+    RsBatch *b = calloc(1, sizeof(*b));
+    if (!b) return NULL;
+    b->src_db = src_db;
+    b->dst_db = dst_db;
+    return b;
+}
+
+static void rsb_free(RsBatch *b) {
+    if (!b) return;
+    free(b->it);
+    free(b->data);
+    free(b);
+}
+
+static int rsb_add(RsBatch *b, const char *key, size_t klen, const unsigned char *p, size_t plen,
+                   int64_t expire_ms) {
+    if (b->n == b->cap) {
+        int cap = b->cap ? b->cap * 2 : 64;
+        RsItem *it = realloc(b->it, sizeof(*it) * (size_t)cap);
+        if (!it) return -1;
+        b->it = it;
+        b->cap = cap;
+    }
+    size_t need = b->used + klen + plen;
+    if (need < b->used) return -1;
+    if (need > b->datacap) {
+        size_t cap = b->datacap ? b->datacap : 64 * 1024;
+        while (cap < need) cap *= 2;
+        char *d = realloc(b->data, cap);
+        if (!d) return -1;
+        b->data = d;
+        b->datacap = cap;
+    }
+    RsItem *it = &b->it[b->n++];
+    it->key_off = b->used;
+    it->key_len = klen;
+    memcpy(b->data + b->used, key, klen);
+    b->used += klen;
+    it->pay_off = b->used;
+    it->pay_len = plen;
+    memcpy(b->data + b->used, p, plen);
+    b->used += plen;
+    it->expire_ms = expire_ms;
+    return 0;
+}
+
+/* ------------------------------------------------------------- run state */
+
+static int rs_final(EngineState st) { return st == ENGINE_DONE || st == ENGINE_STOPPED || st == ENGINE_FAILED; }
+
+static void rs_block_signals(void) {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+}
+
+void rdbsource_log(RdbSource *s, EventLevel level, const char *fmt, ...) {
+    char text[EVENTLOG_TEXT];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    eventlog_add(&s->log, level, "%s", text);
+}
+
+/* Caller holds s->lock. */
+static void rs_finalize_locked(RdbSource *s) {
+    if (rs_final(s->state) || s->active_workers > 0 || !s->reader_exited) return;
+    void *left;
+    while ((left = queue_try_pop(s->queue)) != NULL) {
+        s->inflight -= ((RsBatch *)left)->used;
+        rsb_free(left);
+    }
+    stats_finish(&s->stats);
+    s->state = s->failed ? ENGINE_FAILED : s->stop ? ENGINE_STOPPED : ENGINE_DONE;
+    if (s->state == ENGINE_STOPPED && !s->reason[0])
+        util_strlcpy(s->reason, "stopped by the operator", sizeof(s->reason));
+    pthread_mutex_lock(&s->report_lock);
+    if (s->report) fflush(s->report);
+    pthread_mutex_unlock(&s->report_lock);
+    pthread_cond_broadcast(&s->cond);
+}
+
+static void rs_fail(RdbSource *s, const char *why) {
+    pthread_mutex_lock(&s->lock);
+    if (!s->failed && !rs_final(s->state)) {
+        s->failed = 1;
+        util_strlcpy(s->reason, why, sizeof(s->reason));
+        s->stop = 1;
+        s->state = ENGINE_STOPPING;
+        queue_close(s->queue);
+        pthread_cond_broadcast(&s->cond);
+        pthread_mutex_unlock(&s->lock);
+        eventlog_add(&s->log, EV_ERROR, "%s", why);
+        return;
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* Token bucket shared by the workers (as the engine's). */
+static void rs_rate_acquire(RdbSource *s, int n) {
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        if (s->rate <= 0 || s->stop) {
+            pthread_mutex_unlock(&s->lock);
+            return;
+        }
+        int64_t now = util_mono_ms();
+        s->tokens += (double)(now - s->tokens_ms) * s->rate / 1000.0;
+        s->tokens_ms = now;
+        double cap = s->rate > n ? s->rate : n;
+        if (s->tokens > cap) s->tokens = cap;
+        if (s->tokens >= n) {
+            s->tokens -= n;
+            pthread_mutex_unlock(&s->lock);
+            return;
+        }
+        int64_t wait = (int64_t)((n - s->tokens) * 1000.0 / s->rate) + 1;
+        pthread_mutex_unlock(&s->lock);
+        util_sleep_ms(wait < 50 ? wait : 50);
+    }
+}
+
+/* 1 to go on, 0 when stopping. */
+static int rs_wait_unpaused(RdbSource *s) {
+    pthread_mutex_lock(&s->lock);
+    while (s->paused && !s->stop) pthread_cond_wait(&s->cond, &s->lock);
+    int go = !s->stop;
+    pthread_mutex_unlock(&s->lock);
+    return go;
+}
+
+static void rs_release(RdbSource *s, size_t bytes) {
+    pthread_mutex_lock(&s->lock);
+    s->inflight -= bytes;
+    pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* --------------------------------------------------------------- reports */
+
+static void rs_write_key(FILE *f, const char *key, size_t len) {
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)key[i];
+        if (c == '\\')
+            fputs("\\\\", f);
+        else if (c < 0x20 || c >= 0x7f)
+            fprintf(f, "\\x%02x", c);
+        else
+            fputc(c, f);
+    }
+}
+
+static void rs_report(RdbSource *s, int skipped, FailReason r, int db, const char *key, size_t len,
+                      const char *detail) {
+    pthread_mutex_lock(&s->lock);
+    if (s->nsamples[r] < 3) {
+        char *dst = s->fail_samples[r][s->nsamples[r]++];
+        size_t n = len < 127 ? len : 127;
+        for (size_t i = 0; i < n; i++) dst[i] = (key[i] >= 0x20 && key[i] < 0x7f) ? key[i] : '?';
+        dst[n] = '\0';
+    }
+    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_lock(&s->report_lock);
+    if (s->report) {
+        fprintf(s->report, "%s\t%s\tdb%d\t", skipped ? "skipped" : "failed", stats_fail_name(r), db);
+        rs_write_key(s->report, key, len);
+        fprintf(s->report, "\t%s\n", detail ? detail : "");
+    }
+    pthread_mutex_unlock(&s->report_lock);
+}
+
+/* ---------------------------------------------------------------- workers */
+
+static Conn *rs_open_retry(RdbSource *s, const ConnConfig *cfg, char *err, size_t errlen) {
+    int64_t delay = 100;
+    for (int attempt = 0; attempt < RS_START_ATTEMPTS && !s->stop; attempt++) {
+        Conn *c = conn_open(cfg, err, errlen);
+        if (c) return c;
+        for (int64_t slept = 0; slept < delay && !s->stop; slept += 50) util_sleep_ms(50);
+        delay = delay * 2 > 5000 ? 5000 : delay * 2;
+    }
+    if (s->stop) util_err(err, errlen, "stopped while connecting");
+    return NULL;
+}
+
+static int rs_reserve(RsWorker *w, int n) {
+    if (n <= w->cap) return 0;
+    unsigned char *t = realloc(w->todo, (size_t)n);
+    if (!t) return -1;
+    w->todo = t;
+    unsigned char *sm = realloc(w->same, (size_t)n);
+    if (!sm) return -1;
+    w->same = sm;
+    int *o = realloc(w->order, sizeof(int) * (size_t)n);
+    if (!o) return -1;
+    w->order = o;
+    int *b = realloc(w->busy, sizeof(int) * (size_t)n);
+    if (!b) return -1;
+    w->busy = b;
+    w->cap = n;
+    return 0;
+}
+
+static int rs_reconnect(RsWorker *w, int db, char *err, size_t errlen) {
+    RdbSource *s = w->s;
+    char why[FERRY_ERR_LEN];
+    util_strlcpy(why, conn_errstr(w->c), sizeof(why));
+    atomic_store(&w->state, WORKER_BACKOFF);
+    if (conn_reconnect(w->c, RS_RECONNECT_ATTEMPTS, &s->stop) != 0 || conn_select(w->c, db) != 0) {
+        if (s->stop) return util_err(err, errlen, "%s: stopped while reconnecting", conn_label(w->c));
+        return util_err(err, errlen, "%s: connection lost and not regained (%s); check the server, then rerun",
+                        conn_label(w->c), why);
+    }
+    atomic_fetch_add(&s->stats.retries, 1);
+    atomic_store(&w->state, WORKER_RESTORING);
+    return 0;
+}
+
+static int rs_is_err(const redisReply *r, const char *prefix) {
+    return r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, prefix, strlen(prefix));
+}
+
+static FailReason rs_classify(const char *e) {
+    if (!strncmp(e, "BUSYKEY", 7)) return FAIL_BUSYKEY;
+    if (strstr(e, "payload version") || strstr(e, "checksum")) return FAIL_VERSION;
+    if (!strncmp(e, "OOM", 3)) return FAIL_OOM;
+    if (strstr(e, "too large") || strstr(e, "bulk length") || strstr(e, "proto-max-bulk-len")) return FAIL_TOOLARGE;
+    return FAIL_OTHER;
+}
+
+/* For every BUSYKEY: is the target's key ours already, value and expiry?
+ * One pipeline of DUMP (+ PEXPIRETIME) on the target. The DUMP footers
+ * (version, CRC) are left out of the comparison: the same value written by
+ * a newer target is still the same value. */
+static int rs_check_busy(RsWorker *w, const RsBatch *b, int nbusy, char *err, size_t errlen) {
+    RdbSource *s = w->s;
+    for (;;) {
+        for (int j = 0; j < nbusy; j++) {
+            const RsItem *it = &b->it[w->busy[j]];
+            const char *a[2] = {"DUMP", b->data + it->key_off};
+            size_t l[2] = {4, it->key_len};
+            conn_append_argv(w->c, 2, a, l);
+            if (s->dst_pexpiretime) {
+                a[0] = "PEXPIRETIME";
+                l[0] = 11;
+                conn_append_argv(w->c, 2, a, l);
+            }
+        }
+        int j = 0;
+        for (; j < nbusy; j++) {
+            const RsItem *it = &b->it[w->busy[j]];
+            redisReply *d = NULL, *t = NULL;
+            if (conn_get_reply(w->c, &d) != 0) break;
+            if (s->dst_pexpiretime && conn_get_reply(w->c, &t) != 0) {
+                freeReplyObject(d);
+                break;
+            }
+            int same = d->type == REDIS_REPLY_STRING && d->len == it->pay_len && it->pay_len > RDB_PAYLOAD_FOOTER &&
+                       memcmp(d->str, b->data + it->pay_off, it->pay_len - RDB_PAYLOAD_FOOTER) == 0;
+            if (same && t) {
+                long long theirs = t->type == REDIS_REPLY_INTEGER ? t->integer : -3;
+                long long want = it->expire_ms ? it->expire_ms : -1;
+                same = theirs == want;
+            }
+            w->same[j] = (unsigned char)same;
+            freeReplyObject(d);
+            if (t) freeReplyObject(t);
+        }
+        if (j == nbusy) return 0;
+        if (rs_reconnect(w, b->dst_db, err, errlen) != 0) return -1;
+    }
+}
+
+/* RESTOREs every key of b. -1 (message in err) on what must stop the run:
+ * target out of memory, RESTORE refused, the target lost for good. */
+static int rs_restore_batch(RsWorker *w, const RsBatch *b, int *handled, char *err, size_t errlen) {
+    RdbSource *s = w->s;
+    *handled = 0;
+    if (rs_reserve(w, b->n) != 0) return util_err(err, errlen, "out of memory for a batch of %d keys", b->n);
+    atomic_store(&w->state, WORKER_RESTORING);
+    if (conn_db(w->c) != b->dst_db && conn_select(w->c, b->dst_db) != 0) {
+        if (!conn_broken(w->c))
+            return util_err(err, errlen, "%s: SELECT %d failed: %s", conn_label(w->c), b->dst_db, conn_errstr(w->c));
+        if (rs_reconnect(w, b->dst_db, err, errlen) != 0) return -1;
+    }
+    memset(w->todo, 1, (size_t)b->n);
+    int fatal = 0, nbusy = 0;
+    char ttl[32];
+    for (;;) {
+        int64_t now = util_now_ms();
+        int nsent = 0;
+        for (int i = 0; i < b->n; i++) {
+            if (!w->todo[i]) continue;
+            const RsItem *it = &b->it[i];
+            if (it->expire_ms > 0 && it->expire_ms <= now) {
+                /* RESTORE would answer OK and create nothing: count it. */
+                w->todo[i] = 0;
+                atomic_fetch_add(&s->stats.expired, 1);
+                (*handled)++;
+                continue;
+            }
+            snprintf(ttl, sizeof(ttl), "%lld", (long long)it->expire_ms);
+            const char *a[6] = {"RESTORE", b->data + it->key_off, ttl, b->data + it->pay_off, "ABSTTL", "REPLACE"};
+            size_t l[6] = {7, it->key_len, strlen(ttl), it->pay_len, 6, 7};
+            conn_append_argv(w->c, s->opt.on_conflict == CONFLICT_REPLACE ? 6 : 5, a, l);
+            w->order[nsent++] = i;
+        }
+        int k = 0;
+        for (; k < nsent; k++) {
+            int i = w->order[k];
+            const RsItem *it = &b->it[i];
+            redisReply *r;
+            if (conn_get_reply(w->c, &r) != 0) break;
+            w->todo[i] = 0;
+            if (r->type != REDIS_REPLY_ERROR) {
+                (*handled)++;
+                atomic_fetch_add(&s->stats.copied, 1);
+                atomic_fetch_add(&s->stats.bytes, it->pay_len);
+                freeReplyObject(r);
+                continue;
+            }
+            FailReason why = rs_classify(r->str);
+            if (why == FAIL_BUSYKEY) {
+                w->busy[nbusy++] = i;
+                freeReplyObject(r);
+                continue;
+            }
+            (*handled)++;
+            if (rs_is_err(r, "NOPERM") || strstr(r->str, "unknown command")) {
+                if (!fatal)
+                    util_err(err, errlen, "%s refused RESTORE (%s): the user needs +restore (or the command is renamed); fix the ACL and rerun",
+                             conn_label(w->c), r->str);
+                fatal = 1;
+                why = FAIL_OTHER;
+            } else if (why == FAIL_OOM && !fatal) {
+                util_err(err, errlen, "%s is out of memory (%s): free memory or raise maxmemory on the target, then rerun with --on-conflict skip to keep what was copied",
+                         conn_label(w->c), r->str);
+                fatal = 1;
+            }
+            stats_fail(&s->stats, why);
+            rs_report(s, 0, why, b->src_db, b->data + it->key_off, it->key_len, r->str);
+            freeReplyObject(r);
+        }
+        if (k == nsent) break;
+        /* The connection broke at reply k: the rest may or may not have been
+         * applied. Resend them; a BUSYKEY then is settled by the check. */
+        if (rs_reconnect(w, b->dst_db, err, errlen) != 0) return -1;
+    }
+    if (nbusy) {
+        if (rs_check_busy(w, b, nbusy, err, errlen) != 0) return -1;
+        for (int j = 0; j < nbusy; j++) {
+            const RsItem *it = &b->it[w->busy[j]];
+            (*handled)++;
+            if (w->same[j]) {
+                atomic_fetch_add(&s->stats.identical, 1);
+            } else if (s->opt.on_conflict == CONFLICT_SKIP) {
+                atomic_fetch_add(&s->stats.skipped, 1);
+                rs_report(s, 1, FAIL_BUSYKEY, b->src_db, b->data + it->key_off, it->key_len,
+                          "target key exists with a different value or expiry");
+            } else {
+                stats_fail(&s->stats, FAIL_BUSYKEY);
+                rs_report(s, 0, FAIL_BUSYKEY, b->src_db, b->data + it->key_off, it->key_len,
+                          "target key exists with a different value or expiry");
+            }
+        }
+    }
+    return fatal ? -1 : 0;
+}
+
+static void *rs_worker_main(void *arg) {
+    RsWorker *w = arg;
+    RdbSource *s = w->s;
+    char err[FERRY_ERR_LEN] = "";
+    rs_block_signals();
+    ConnConfig tc = s->opt.target;
+    snprintf(tc.client_name, sizeof(tc.client_name), "ferry-dst-w%d", w->idx);
+    tc.uri.db = -1;
+    w->c = rs_open_retry(s, &tc, err, sizeof(err));
+    if (!w->c) {
+        if (!s->stop) rs_fail(s, err);
+        goto out;
+    }
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        while (s->paused && !s->stop && w->idx < s->workers_target) {
+            atomic_store(&w->state, WORKER_PAUSED);
+            pthread_cond_wait(&s->cond, &s->lock);
+        }
+        int leave = s->stop || w->idx >= s->workers_target;
+        pthread_mutex_unlock(&s->lock);
+        if (leave) break;
+        atomic_store(&w->state, WORKER_IDLE);
+        RsBatch *b = queue_pop_timed(s->queue, 200);
+        if (!b) {
+            if (queue_closed(s->queue) && queue_len(s->queue) == 0) break;
+            continue;
+        }
+        if (!rs_wait_unpaused(s)) { /* paused while it waited: held here; or stopping */
+            rs_release(s, b->used);
+            rsb_free(b);
+            break;
+        }
+        atomic_store(&w->batch_start_ms, util_mono_ms());
+        rs_rate_acquire(s, b->n);
+        int handled = 0;
+        int rc = rs_restore_batch(w, b, &handled, err, sizeof(err));
+        atomic_fetch_add(&w->keys_done, (uint64_t)handled);
+        atomic_store(&w->batch_start_ms, 0);
+        rs_release(s, b->used);
+        rsb_free(b);
+        if (rc != 0) {
+            rs_fail(s, err);
+            break;
+        }
+    }
+out:
+    if (w->c) conn_close(w->c);
+    w->c = NULL;
+    free(w->todo);
+    free(w->same);
+    free(w->order);
+    free(w->busy);
+    w->todo = w->same = NULL;
+    w->order = w->busy = NULL;
+    w->cap = 0;
+    pthread_mutex_lock(&s->lock);
+    atomic_store(&w->state, WORKER_EXITED);
+    atomic_store(&w->running, 0);
+    s->active_workers--;
+    rs_finalize_locked(s);
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+/* Starts workers [0, n) that are not running. Caller holds s->lock. */
+static void rs_spawn_workers_locked(RdbSource *s, int n) {
+    for (int i = 0; i < n; i++) {
+        RsWorker *w = &s->workers[i];
+        if (atomic_load(&w->running)) continue;
+        if (w->joinable) {
+            pthread_join(w->th, NULL);
+            w->joinable = 0;
+        }
+        w->s = s;
+        w->idx = i;
+        atomic_store(&w->running, 1);
+        atomic_store(&w->state, WORKER_IDLE);
+        atomic_store(&w->batch_start_ms, 0);
+        if (pthread_create(&w->th, NULL, rs_worker_main, w) != 0) {
+            atomic_store(&w->running, 0);
+            eventlog_add(&s->log, EV_ERROR, "could not start worker %d (out of threads)", i);
+            continue;
+        }
+        w->joinable = 1;
+        s->active_workers++;
+    }
+}
+
+/* ----------------------------------------------------------------- reader */
+
+static int rs_db_seen(RdbSource *s, int db) { return (s->db_seen[db >> 3] >> (db & 7)) & 1; }
+static void rs_db_mark(RdbSource *s, int db) { s->db_seen[db >> 3] |= (unsigned char)(1u << (db & 7)); }
+
+/* 0 when target db dst may be written (empty, or a policy was chosen); -1
+ * with a message. Uses the control connection (create, reader thread). */
+static int rs_check_target_db(RdbSource *s, int dst, char *err, size_t errlen) {
+    if (conn_select(s->ctl, dst) != 0)
+        return util_err(err, errlen, "%s: SELECT %d failed: %s (does the target have that many databases?)",
+                        s->tlabel, dst, conn_errstr(s->ctl));
+    redisReply *r = conn_command(s->ctl, "DBSIZE");
+    if (!r || r->type != REDIS_REPLY_INTEGER) {
+        util_err(err, errlen, "%s: DBSIZE failed: %s", s->tlabel,
+                 r ? (r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply") : conn_errstr(s->ctl));
+        if (r) freeReplyObject(r);
+        return -1;
+    }
+    long long n = r->integer;
+    freeReplyObject(r);
+    if (n > 0 && !s->opt.on_conflict_explicit)
+        return util_err(err, errlen, "target %s db %d already holds %lld keys: choose --on-conflict fail|skip|replace explicitly, or empty that db first",
+                        s->tlabel, dst, n);
+    return 0;
+}
+
+/* Asked by the reader before each value: the db map, the filters, then the
+ * rest of the db plan (which only wanted keys can violate). A violation
+ * sets want_abort: the reader stops before any key of that db is queued. */
+static int rs_want(void *ud, int db, const char *key, size_t len, int type) {
+    RdbSource *s = ud;
+    if (s->want_abort) return 0;
+    int dst = db;
+    if (s->plan == PLAN_MAP) {
+        dst = dbmap_target(&s->opt.dbmap, db);
+        if (dst < 0) {
+            if (!rs_db_seen(s, db)) {
+                rs_db_mark(s, db);
+                eventlog_add(&s->log, EV_INFO, "db %d of the snapshot is not in --db-map: its keys are left out", db);
+            }
+            return 0;
+        }
+    }
+    if (!filter_key(&s->opt.filter, key, len)) return 0;
+    if (s->opt.filter.types) {
+        const char *tn = rdb_type_name(type);
+        if (!filter_type(&s->opt.filter, filter_type_from_name(tn ? tn : "other"))) return 0;
+    }
+    if (s->plan == PLAN_SINGLE) {
+        if (s->single_src < 0) s->single_src = db;
+        if (db != s->single_src) {
+            snprintf(s->want_err, sizeof(s->want_err),
+                     "the snapshot holds keys in db %d and db %d but the target URI names one db (/%d): map each with --db-map (e.g. %d:%d,%d:…) and drop the /db from the target; nothing of db %d was written",
+                     s->single_src, db, s->single_dst, s->single_src, s->single_dst, db, db);
+            s->want_abort = 1;
+            return 0;
+        }
+        dst = s->single_dst;
+    } else if (!rs_db_seen(s, db)) {
+        char err[FERRY_ERR_LEN - 64];
+        if (rs_check_target_db(s, db, err, sizeof(err)) != 0) {
+            snprintf(s->want_err, sizeof(s->want_err), "%s (nothing of snapshot db %d was written)", err, db);
+            s->want_abort = 1;
+            return 0;
+        }
+        rs_db_mark(s, db);
+    }
+    s->want_dst = dst;
+    return 1;
+}
+
+/* Pushes b (the queue takes it); waits while too many bytes are queued. */
+static int rs_push(RdbSource *s, RsBatch *b) {
+    pthread_mutex_lock(&s->lock);
+    while (s->inflight > RS_INFLIGHT_BYTES && !s->stop) pthread_cond_wait(&s->cond, &s->lock);
+    s->inflight += b->used;
+    pthread_mutex_unlock(&s->lock);
+    if (queue_push(s->queue, b) == 0) return 0;
+    rs_release(s, b->used);
+    rsb_free(b);
+    return -1;
+}
+
+static void rs_note_aux(RdbSource *s, const RdbEvent *ev) {
+    char v[64];
+    size_t n = ev->valuelen < sizeof(v) - 1 ? ev->valuelen : sizeof(v) - 1;
+    memcpy(v, ev->value, n);
+    v[n] = '\0';
+    if ((ev->namelen == 9 && !memcmp(ev->name, "redis-ver", 9)) ||
+        (ev->namelen == 10 && !memcmp(ev->name, "valkey-ver", 10))) {
+        pthread_mutex_lock(&s->lock);
+        if (!s->writer[0] || ev->namelen == 10)
+            snprintf(s->writer, sizeof(s->writer), "%s %s", ev->namelen == 10 ? "valkey" : "redis", v);
+        util_strlcpy(s->srv[0].version, v, sizeof(s->srv[0].version));
+        pthread_mutex_unlock(&s->lock);
+    } else if (ev->namelen == 5 && !memcmp(ev->name, "ctime", 5)) {
+        s->ctime = strtoll(v, NULL, 10);
+    } else if (ev->namelen == 8 && !memcmp(ev->name, "used-mem", 8)) {
+        pthread_mutex_lock(&s->lock);
+        s->used_mem = strtoull(v, NULL, 10);
+        s->srv[0].used_memory = s->used_mem;
+        pthread_mutex_unlock(&s->lock);
+    }
+}
+
+static void rs_note_function(RdbSource *s, const RdbEvent *ev) {
+    s->nfunctions++;
+    if (s->first_function[0]) return;
+    /* "#!lua name=mylib\n...": the library's name for the message. */
+    const char *p = memchr(ev->value, '\n', ev->valuelen);
+    size_t line = p ? (size_t)(p - ev->value) : ev->valuelen;
+    const char *nm = NULL;
+    for (size_t i = 0; i + 5 <= line; i++)
+        if (!memcmp(ev->value + i, "name=", 5)) {
+            nm = ev->value + i + 5;
+            break;
+        }
+    if (!nm) {
+        util_strlcpy(s->first_function, "?", sizeof(s->first_function));
+        return;
+    }
+    size_t k = 0;
+    while (nm + k < ev->value + line && nm[k] != ' ' && k < sizeof(s->first_function) - 1) k++;
+    memcpy(s->first_function, nm, k);
+    s->first_function[k] = '\0';
+}
+
+static void rs_announce(RdbSource *s) {
+    char when[32] = "an unknown time";
+    if (s->ctime > 0) {
+        time_t t = (time_t)s->ctime;
+        struct tm tm;
+        if (gmtime_r(&t, &tm)) strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
+    }
+    char size[16];
+    util_fmt_bytes(size, sizeof(size), (double)s->file_size);
+    eventlog_add(&s->log, EV_INFO, "snapshot %s: %s, RDB %d, written by %s at %s", s->path, size, s->version,
+                 s->writer[0] ? s->writer : "an unknown server", when);
+}
+
+static void *rs_reader_main(void *arg) {
+    RdbSource *s = arg;
+    char err[FERRY_ERR_LEN];
+    int cur = -1;
+    rs_block_signals();
+
+    char size[16];
+    util_fmt_bytes(size, sizeof(size), (double)s->file_size);
+    eventlog_add(&s->log, EV_INFO, "verifying the snapshot's checksum (%s) before writing anything", size);
+    atomic_store(&s->verifying, 1);
+    int v = rdb_file_verify(s->path, &s->stop, &s->verify_done, err, sizeof(err));
+    atomic_store(&s->verifying, 0);
+    if (v < 0) {
+        if (!s->stop) rs_fail(s, err);
+        goto out;
+    }
+    if (v == 0)
+        eventlog_add(&s->log, EV_WARN, "the snapshot carries no checksum (saved with rdbchecksum no): it cannot be verified; reading it anyway");
+    else
+        eventlog_add(&s->log, EV_INFO, "checksum verified");
+
+    rdb_reader_set_want(s->rdb, rs_want, s);
+    RsBatch *b = NULL;
+    int announced = 0;
+    uint64_t db_keys = 0;
+    RdbEvent ev;
+    for (;;) {
+        if (!rs_wait_unpaused(s)) break;
+        int rc = rdb_next(s->rdb, &ev, err, sizeof(err));
+        atomic_store(&s->offset, rdb_reader_offset(s->rdb));
+        if (s->want_abort) {
+            rs_fail(s, s->want_err);
+            break;
+        }
+        if (rc < 0) {
+            rs_fail(s, err);
+            break;
+        }
+        if (rc == 0) break;
+        if (!announced && ev.type != RDB_EV_AUX) {
+            rs_announce(s);
+            announced = 1;
+        }
+        switch (ev.type) {
+        case RDB_EV_KEY: {
+            if (!ev.payload) {
+                atomic_fetch_add(&s->stats.filtered, 1);
+                continue;
+            }
+            atomic_fetch_add(&s->stats.scanned, 1);
+            if (ev.db != cur) {
+                pthread_mutex_lock(&s->lock);
+                if (cur >= 0 && db_keys) s->dbs_done++;
+                s->cur_src = ev.db;
+                s->cur_dst = s->want_dst;
+                pthread_mutex_unlock(&s->lock);
+                cur = ev.db;
+                db_keys = 0;
+            }
+            db_keys++;
+            if (ev.expire_ms > 0 && ev.expire_ms <= util_now_ms()) {
+                atomic_fetch_add(&s->stats.expired, 1); /* expired in the file: never written */
+                continue;
+            }
+            if (b && (b->src_db != ev.db || b->dst_db != s->want_dst)) {
+                rs_push(s, b);
+                b = NULL;
+                if (s->stop) goto done;
+            }
+            if (!b && !(b = rsb_new(ev.db, s->want_dst))) {
+                rs_fail(s, "out of memory while reading the snapshot");
+                goto done;
+            }
+            if (rsb_add(b, ev.key, ev.keylen, ev.payload, ev.payload_len, ev.expire_ms) != 0) {
+                rs_fail(s, "out of memory while reading the snapshot");
+                goto done;
+            }
+            if (b->n >= s->opt.batch || b->used >= RS_BATCH_BYTES) {
+                rs_push(s, b);
+                b = NULL;
+                if (s->stop) goto done;
+            }
+            break;
+        }
+        case RDB_EV_AUX: rs_note_aux(s, &ev); break;
+        case RDB_EV_FUNCTION: rs_note_function(s, &ev); break;
+        case RDB_EV_MODULE_AUX:
+            eventlog_add(&s->log, EV_WARN, "module %s's own data in the snapshot (not tied to a key) is not copied", ev.module);
+            break;
+        case RDB_EV_END:
+            if (rdb_reader_trailing(s->rdb))
+                eventlog_add(&s->log, EV_WARN, "%llu bytes after the snapshot's end marker were ignored (an AOF tail?)",
+                             (unsigned long long)rdb_reader_trailing(s->rdb));
+            break;
+        default: break;
+        }
+    }
+done:
+    if (b) {
+        if (!s->stop) rs_push(s, b);
+        else rsb_free(b);
+    }
+    if (s->nfunctions)
+        eventlog_add(&s->log, EV_WARN, "the snapshot holds %d function librar%s (%s%s): ferry does not copy functions; load them on the target with FUNCTION LOAD",
+                     s->nfunctions, s->nfunctions == 1 ? "y" : "ies", s->first_function, s->nfunctions > 1 ? ", …" : "");
+out:
+    pthread_mutex_lock(&s->lock);
+    if (!s->stop && !s->failed) {
+        s->reader_finished = 1;
+        if (cur >= 0) s->dbs_done++;
+    }
+    s->reader_exited = 1;
+    queue_close(s->queue);
+    rs_finalize_locked(s);
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- monitor */
+
+static void rs_sample_target(RdbSource *s, Conn **cp) {
+    ServerSnapshot t;
+    char err[FERRY_ERR_LEN] = "";
+    pthread_mutex_lock(&s->lock);
+    t = s->srv[1];
+    pthread_mutex_unlock(&s->lock);
+    if (!*cp) {
+        ConnConfig cc = s->opt.target;
+        util_strlcpy(cc.client_name, "ferry-mon-dst", sizeof(cc.client_name));
+        cc.uri.db = -1;
+        cc.io_timeout_ms = 5000;
+        *cp = conn_open(&cc, err, sizeof(err));
+    }
+    ServerInfo si;
+    int ok = 0;
+    if (*cp) {
+        int64_t t0 = util_mono_us();
+        redisReply *r = conn_command(*cp, "PING");
+        int64_t t1 = util_mono_us();
+        if (r) {
+            freeReplyObject(r);
+            if (serverinfo_fetch(*cp, &si, err, sizeof(err)) == 0) {
+                ok = 1;
+                t.latency_ms = (double)(t1 - t0) / 1000.0;
+            }
+        } else {
+            util_strlcpy(err, conn_errstr(*cp), sizeof(err));
+        }
+        if (!ok && conn_broken(*cp)) {
+            conn_close(*cp);
+            *cp = NULL;
+        }
+    }
+    if (ok) {
+        util_strlcpy(t.version, si.version, sizeof(t.version));
+        util_strlcpy(t.role, si.role, sizeof(t.role));
+        t.rdb_version = si.rdb_version;
+        t.used_memory = si.used_memory;
+        t.maxmemory = si.maxmemory;
+        t.ops_per_sec = si.ops_per_sec;
+        t.clients = si.clients;
+        uint64_t keys = 0;
+        for (int d = 0; d <= si.max_db_seen && d < SERVERINFO_MAX_DB; d++) keys += si.db_keys[d];
+        t.keys = keys;
+        t.error[0] = '\0';
+    } else {
+        util_strlcpy(t.error, err[0] ? err : "no answer", sizeof(t.error));
+    }
+    pthread_mutex_lock(&s->lock);
+    if (ok) s->srv_ok_ms = util_mono_ms();
+    memcpy(t.label, s->srv[1].label, sizeof(t.label));
+    s->srv[1] = t;
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void *rs_monitor_main(void *arg) {
+    RdbSource *s = arg;
+    rs_block_signals();
+    Conn *c = NULL;
+    int64_t next = util_mono_ms() + 1000;
+    int ticked_final = 0;
+    while (!atomic_load(&s->closing)) {
+        int64_t now = util_mono_ms();
+        if (now >= next) {
+            pthread_mutex_lock(&s->lock);
+            int fin = rs_final(s->state);
+            pthread_mutex_unlock(&s->lock);
+            if (!fin || !ticked_final) stats_tick(&s->stats, now);
+            if (fin) ticked_final = 1;
+            if (s->opt.sample_servers) rs_sample_target(s, &c);
+            next += 1000;
+            if (next < now) next = now + 1000;
+        }
+        util_sleep_ms(50);
+    }
+    if (!ticked_final) stats_tick(&s->stats, util_mono_ms());
+    if (c) conn_close(c);
+    return NULL;
+}
+
+/* ---------------------------------------------------------- create/start */
+
+static void rs_destroy(RdbSource *s) {
+    if (s->queue) {
+        void *left;
+        while ((left = queue_try_pop(s->queue)) != NULL) rsb_free(left);
+        queue_free(s->queue);
+    }
+    if (s->ctl) conn_close(s->ctl);
+    if (s->rdb) rdb_reader_free(s->rdb);
+    if (s->report) fclose(s->report);
+    free(s->db_seen);
+    filter_free(&s->opt.filter);
+    stats_destroy(&s->stats);
+    eventlog_destroy(&s->log);
+    pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->report_lock);
+    pthread_cond_destroy(&s->cond);
+    free(s);
+}
+
+RdbSource *rdbsource_create(const char *path, const CopyOptions *o, char *err, size_t errlen) {
+    RdbSource *s = calloc(1, sizeof(*s));
+    if (!s) {
+        util_err(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->opt = *o;
+    filter_init(&s->opt.filter);
+    s->opt.filter.types = o->filter.types;
+    for (int i = 0; i < o->filter.ninclude; i++) filter_add_include(&s->opt.filter, o->filter.include[i], NULL, 0);
+    for (int i = 0; i < o->filter.nexclude; i++) filter_add_exclude(&s->opt.filter, o->filter.exclude[i], NULL, 0);
+    if (s->opt.workers < 1) s->opt.workers = 1;
+    if (s->opt.workers > ENGINE_MAX_WORKERS) s->opt.workers = ENGINE_MAX_WORKERS;
+    if (s->opt.batch < 1) s->opt.batch = 256;
+    s->opt.report_path = NULL;
+    s->opt.resume_from = NULL;
+    s->opt.on_checkpoint = NULL;
+    stats_init(&s->stats);
+    eventlog_init(&s->log);
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->report_lock, NULL);
+    pthread_cond_init(&s->cond, NULL);
+    s->workers_target = s->opt.workers;
+    s->rate = s->opt.rate;
+    s->cur_src = s->cur_dst = -1;
+    s->single_src = -1;
+    util_strlcpy(s->path, path, sizeof(s->path));
+    uri_format_redacted(&o->target.uri, s->tlabel, sizeof(s->tlabel));
+    snprintf(s->srv[0].label, sizeof(s->srv[0].label), "snapshot %s", path);
+    util_strlcpy(s->srv[1].label, s->tlabel, sizeof(s->srv[1].label));
+    s->srv[1].status = RATE_INIT;
+    s->srv[1].age_ms = -1;
+
+    if (!(s->db_seen = calloc(RS_DB_BITS / 8, 1))) {
+        util_err(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (!(s->rdb = rdb_reader_open_file(path, err, errlen))) goto fail;
+    if (rdb_read_header(s->rdb, err, errlen) != 0) goto fail;
+    s->version = rdb_reader_version(s->rdb);
+    s->valkey = rdb_reader_is_valkey(s->rdb);
+    s->file_size = rdb_reader_size(s->rdb);
+    s->srv[0].rdb_version = s->version;
+    util_strlcpy(s->srv[0].role, "file", sizeof(s->srv[0].role));
+
+    ConnConfig tc = o->target;
+    util_strlcpy(tc.client_name, "ferry-ctl-dst", sizeof(tc.client_name));
+    if (!(s->ctl = conn_open(&tc, err, errlen))) goto fail;
+    if (serverinfo_fetch(s->ctl, &s->dst_info, err, errlen) != 0) goto fail;
+    if (s->dst_info.cluster_enabled) {
+        util_err(err, errlen, "target %s is a Redis Cluster node: cluster mode is not supported by this version of ferry; copy into a standalone server",
+                 s->tlabel);
+        goto fail;
+    }
+    if (!serverinfo_payload_compatible(s->version, s->dst_info.rdb_version)) {
+        util_err(err, errlen, "snapshot %s is RDB version %d but target %s (%s %s) accepts payloads up to version %d: RESTORE would refuse every key; use a target of the same or a newer version",
+                 path, s->version, s->tlabel, s->dst_info.server_name, s->dst_info.version, s->dst_info.rdb_version);
+        goto fail;
+    }
+    s->dst_pexpiretime = serverinfo_has_pexpiretime(&s->dst_info);
+    util_strlcpy(s->srv[1].version, s->dst_info.version, sizeof(s->srv[1].version));
+    util_strlcpy(s->srv[1].role, s->dst_info.role, sizeof(s->srv[1].role));
+    s->srv[1].rdb_version = s->dst_info.rdb_version;
+
+    /* The db plan, and the emptiness guard where the target dbs are known. */
+    int tdb = o->target.uri.db;
+    if (o->dbmap.n > 0) {
+        if (tdb >= 0) {
+            util_err(err, errlen, "--db-map and a /db in the target URI both say which db to use: keep one");
+            goto fail;
+        }
+        s->plan = PLAN_MAP;
+        for (int i = 0; i < o->dbmap.n; i++)
+            if (rs_check_target_db(s, o->dbmap.dst[i], err, errlen) != 0) goto fail;
+    } else if (tdb >= 0) {
+        s->plan = PLAN_SINGLE;
+        s->single_dst = tdb;
+        if (rs_check_target_db(s, tdb, err, errlen) != 0) goto fail;
+    } else {
+        s->plan = PLAN_SAME; /* checked db by db as the file reaches them */
+    }
+    if (serverinfo_policy_evicts(&s->dst_info) && s->dst_info.maxmemory)
+        eventlog_add(&s->log, EV_WARN, "target evicts keys under memory pressure (maxmemory-policy %s): copied keys may be dropped silently",
+                     s->dst_info.maxmemory_policy);
+    if (o->report_path) {
+        s->report = fopen(o->report_path, "w");
+        if (!s->report) {
+            util_err(err, errlen, "cannot write the report file %s: %s; choose a writable --report path",
+                     o->report_path, strerror(errno));
+            goto fail;
+        }
+        fprintf(s->report, "# ferry copy report: keys not copied (outcome, reason, db, key, server's answer)\n");
+        fflush(s->report);
+    }
+    if (!(s->queue = queue_create(RS_QUEUE_CAP))) {
+        util_err(err, errlen, "out of memory");
+        goto fail;
+    }
+    return s;
+fail:
+    rs_destroy(s);
+    return NULL;
+}
+
+int rdbsource_start(RdbSource *s, char *err, size_t errlen) {
+    pthread_mutex_lock(&s->lock);
+    if (s->started) {
+        pthread_mutex_unlock(&s->lock);
+        return util_err(err, errlen, "the run was already started");
+    }
+    s->started = 1;
+    stats_start(&s->stats, 0);
+    s->state = s->paused ? ENGINE_PAUSED : ENGINE_RUNNING;
+    s->tokens_ms = util_mono_ms();
+    char map[256] = "every db to the same number";
+    if (s->plan == PLAN_MAP)
+        dbmap_format(&s->opt.dbmap, map, sizeof(map));
+    else if (s->plan == PLAN_SINGLE)
+        snprintf(map, sizeof(map), "its one db → %d", s->single_dst);
+    eventlog_add(&s->log, EV_INFO, "copy from snapshot started: %s, %d workers, on-conflict %s", map,
+                 s->workers_target, conflict_policy_name(s->opt.on_conflict));
+    rs_spawn_workers_locked(s, s->workers_target);
+    int rc = pthread_create(&s->reader_th, NULL, rs_reader_main, s);
+    if (rc != 0) {
+        s->reader_exited = 1;
+        queue_close(s->queue);
+    }
+    pthread_create(&s->monitor_th, NULL, rs_monitor_main, s);
+    pthread_mutex_unlock(&s->lock);
+    if (rc != 0) {
+        rs_fail(s, "could not start the reader thread");
+        return util_err(err, errlen, "could not start the reader thread");
+    }
+    return 0;
+}
+
+int rdbsource_wait(RdbSource *s, int timeout_ms) {
+    pthread_mutex_lock(&s->lock);
+    if (timeout_ms < 0) {
+        while (!rs_final(s->state)) pthread_cond_wait(&s->cond, &s->lock);
+    } else {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += timeout_ms / 1000;
+        ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        while (!rs_final(s->state))
+            if (pthread_cond_timedwait(&s->cond, &s->lock, &ts) != 0) break;
+    }
+    int fin = rs_final(s->state);
+    pthread_mutex_unlock(&s->lock);
+    return fin;
+}
+
+void rdbsource_free(RdbSource *s) {
+    if (!s) return;
+    if (s->started) {
+        rdbsource_request_stop(s);
+        rdbsource_wait(s, -1);
+        atomic_store(&s->closing, 1);
+        pthread_join(s->reader_th, NULL);
+        pthread_join(s->monitor_th, NULL);
+        for (int i = 0; i < ENGINE_MAX_WORKERS; i++)
+            if (s->workers[i].joinable) pthread_join(s->workers[i].th, NULL);
+    }
+    rs_destroy(s);
+}
+
+/* ------------------------------------------------------------ control API */
+
+void rdbsource_pause(RdbSource *s) {
+    pthread_mutex_lock(&s->lock);
+    int changed = !s->paused && !rs_final(s->state) && !s->stop;
+    if (changed) {
+        s->paused = 1;
+        if (s->state == ENGINE_RUNNING) s->state = ENGINE_PAUSED;
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (changed) eventlog_add(&s->log, EV_OPERATOR, "paused: workers finish their batch, then wait");
+}
+
+void rdbsource_resume(RdbSource *s) {
+    pthread_mutex_lock(&s->lock);
+    int changed = s->paused && !rs_final(s->state);
+    if (changed) {
+        s->paused = 0;
+        if (s->state == ENGINE_PAUSED) s->state = ENGINE_RUNNING;
+        s->tokens_ms = util_mono_ms();
+        pthread_cond_broadcast(&s->cond);
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (changed) eventlog_add(&s->log, EV_OPERATOR, "resumed");
+}
+
+void rdbsource_set_workers(RdbSource *s, int n) {
+    if (n < 1) n = 1;
+    if (n > ENGINE_MAX_WORKERS) n = ENGINE_MAX_WORKERS;
+    pthread_mutex_lock(&s->lock);
+    int old = s->workers_target;
+    if (n == old || rs_final(s->state) || s->stop) {
+        pthread_mutex_unlock(&s->lock);
+        return;
+    }
+    s->workers_target = n;
+    if (s->started && n > old && !queue_closed(s->queue)) rs_spawn_workers_locked(s, n);
+    pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+    eventlog_add(&s->log, EV_OPERATOR, "workers %d → %d", old, n);
+}
+
+void rdbsource_set_rate(RdbSource *s, double r) {
+    if (r < 0) r = 0;
+    pthread_mutex_lock(&s->lock);
+    s->rate = r;
+    s->tokens = 0;
+    s->tokens_ms = util_mono_ms();
+    pthread_mutex_unlock(&s->lock);
+    if (r > 0)
+        eventlog_add(&s->log, EV_OPERATOR, "rate limit %.0f keys/s", r);
+    else
+        eventlog_add(&s->log, EV_OPERATOR, "rate limit off");
+}
+
+void rdbsource_request_stop(RdbSource *s) {
+    pthread_mutex_lock(&s->lock);
+    int changed = !s->stop && !rs_final(s->state);
+    if (changed) {
+        s->stop = 1;
+        if (s->started) s->state = ENGINE_STOPPING;
+        queue_close(s->queue);
+        pthread_cond_broadcast(&s->cond);
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (changed) eventlog_add(&s->log, EV_OPERATOR, "stop requested: finishing the batches in flight");
+}
+
+EngineState rdbsource_state(RdbSource *s) {
+    pthread_mutex_lock(&s->lock);
+    EngineState st = s->state;
+    pthread_mutex_unlock(&s->lock);
+    return st;
+}
+
+void rdbsource_snapshot(RdbSource *s, EngineSnapshot *out) {
+    int64_t now = util_mono_ms();
+    memset(out, 0, sizeof(*out));
+    stats_snapshot(&s->stats, &out->stats, now);
+    uint64_t off = atomic_load(&s->offset);
+    double frac = s->file_size ? (double)off / (double)s->file_size : 0;
+    if (frac > 1) frac = 1;
+    pthread_mutex_lock(&s->lock);
+    out->state = s->state;
+    util_strlcpy(out->reason, s->reason, sizeof(out->reason));
+    out->workers_target = s->workers_target;
+    out->rate_limit = s->rate;
+    ScannerSnapshot *sc = &out->scanner;
+    sc->db_src = s->cur_src;
+    sc->db_dst = s->cur_dst;
+    sc->dbs_done = s->dbs_done;
+    sc->dbs_total = s->reader_finished ? s->dbs_done : 0;
+    sc->cursor = off;
+    sc->db_progress = frac;
+    sc->finished = s->reader_finished;
+    out->source = s->srv[0];
+    out->source.status = RATE_OK;
+    out->source.age_ms = 0;
+    out->source.keys = out->stats.scanned + out->stats.filtered;
+    out->target = s->srv[1];
+    out->target.age_ms = s->srv_ok_ms ? now - s->srv_ok_ms : -1;
+    out->target.status = !s->srv_ok_ms ? RATE_INIT : out->target.age_ms > 3000 ? RATE_STALE : RATE_OK;
+    memcpy(out->fail_samples, s->fail_samples, sizeof(out->fail_samples));
+    if (rs_final(s->state)) {
+        out->stats.progress = 1.0;
+        out->stats.eta_ms = 0;
+    } else if (atomic_load(&s->verifying) || !s->started) {
+        out->stats.progress = 0;
+        out->stats.eta_ms = -1;
+    } else {
+        /* The file read so far, scaled by how much of what was read is done. */
+        uint64_t read = out->stats.scanned ? out->stats.scanned : 1;
+        double done = (double)out->stats.done / (double)read;
+        double p = frac * (done > 1 ? 1 : done);
+        out->stats.progress = p;
+        out->stats.eta_ms = p > 0.01 && out->stats.elapsed_ms > 0
+                                ? (int64_t)((double)out->stats.elapsed_ms * (1 - p) / p)
+                                : -1;
+    }
+    int n = 0;
+    for (int i = 0; i < ENGINE_MAX_WORKERS; i++) {
+        RsWorker *w = &s->workers[i];
+        if (!atomic_load(&w->running)) continue;
+        WorkerSnapshot *ws = &out->workers[n++];
+        ws->state = (WorkerState)atomic_load(&w->state);
+        ws->keys_done = atomic_load(&w->keys_done);
+        int64_t bs = atomic_load(&w->batch_start_ms);
+        ws->batch_age_ms = bs ? now - bs : -1;
+    }
+    out->nworkers = n;
+    pthread_mutex_unlock(&s->lock);
+    out->nlog = eventlog_copy(&s->log, 0, out->log, ENGINE_SNAPSHOT_LOG);
+}
+
+void rdbsource_be_snapshot(void *ctx, EngineSnapshot *out) { rdbsource_snapshot(ctx, out); }
+void rdbsource_be_pause(void *ctx) { rdbsource_pause(ctx); }
+void rdbsource_be_resume(void *ctx) { rdbsource_resume(ctx); }
+void rdbsource_be_set_workers(void *ctx, int n) { rdbsource_set_workers(ctx, n); }
+void rdbsource_be_set_rate(void *ctx, double r) { rdbsource_set_rate(ctx, r); }
+void rdbsource_be_request_stop(void *ctx) { rdbsource_request_stop(ctx); }
+void rdbsource_be_log(void *ctx, EventLevel lvl, const char *text) { rdbsource_log(ctx, lvl, "%s", text); }
+int rdbsource_be_wait(void *ctx, int timeout_ms) { return rdbsource_wait(ctx, timeout_ms); }
+
+/* ------------------------------------------------------------ command line */
+
+const char rdbsource_cli_usage[] =
+    "usage: ferry copy --source-rdb FILE --target URI [options]\n"
+    "\n"
+    "copies the keys of an RDB snapshot file (Redis RDB up to 12, Valkey 80) into a server:\n"
+    "the file's checksum is verified first, then every key is RESTOREd with its absolute expiry\n"
+    "(keys already expired in the file are counted as expired, not written)\n"
+    "\n"
+    "target\n"
+    "  --target URI                 redis://[user@]host[:port][/db], rediss://… (TLS), unix:///path[?db=N]\n"
+    "                               password: FERRY_TARGET_PASSWORD or --target-password-file F\n"
+    "  --tls-ca F --tls-ca-dir D --tls-cert F --tls-key F --tls-sni NAME --tls-insecure\n"
+    "                               (also as --target-tls-…)\n"
+    "  --connect-timeout MS (5000)  --timeout MS (30000)\n"
+    "what\n"
+    "  --db-map SRC:DST[,SRC:DST]   default: every db of the file to the same number\n"
+    "                               (a /db on the target URI takes a file that has one db)\n"
+    "  --match GLOB (repeatable)    --exclude GLOB (repeatable)   Redis glob rules\n"
+    "  --type string,list,set,zset,hash,stream\n"
+    "  --on-conflict fail|skip|replace   required when a target db is not empty\n"
+    "how\n"
+    "  --workers N (4)  --batch N (256)  --rate KEYS_PER_S (0 = no limit)\n"
+    "output\n"
+    "  --report FILE   every key not copied, one per line\n"
+    "  --no-tui  --json  --theme NAME|FILE  --ascii\n"
+    "exit codes: 0 all copied, 1 error, 2 usage, 3 finished with skipped or failed keys\n";
+
+int rdbsource_cli_wanted(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--source-rdb")) return 1;
+    return 0;
+}
+
+static int rs_cli_int(const char *opt, const char *v, long lo, long hi, long *out, char *err, size_t errlen) {
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || end == v || *end || n < lo || n > hi)
+        return util_err(err, errlen, "%s takes a whole number from %ld to %ld (got \"%s\")", opt, lo, hi, v);
+    *out = n;
+    return 0;
+}
+
+int rdbsource_cli_parse(CopyCli *c, const char **path, int argc, char **argv, char *err, size_t errlen) {
+    static const char *const with_value[] = {"source-rdb", "target", "target-password-file", "db-map", "match",
+                                             "exclude", "type", "on-conflict", "workers", "batch", "rate",
+                                             "connect-timeout", "timeout", "report", "theme", NULL};
+    static const char *const tls[] = {"tls-ca", "tls-ca-dir", "tls-cert", "tls-key", "tls-sni", NULL};
+    const char *dst = NULL, *tpw = NULL;
+    CopyOptions *o = &c->copy;
+    *path = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            c->help = 1;
+            return 0;
+        }
+        if (strncmp(a, "--", 2))
+            return util_err(err, errlen, "unexpected argument \"%s\": options start with -- (see ferry copy --source-rdb FILE --help)", a);
+        const char *name = a + 2;
+        if (!strcmp(name, "no-tui")) { c->no_tui = 1; continue; }
+        if (!strcmp(name, "json")) { c->json = 1; c->no_tui = 1; continue; }
+        if (!strcmp(name, "ascii")) { c->ascii = 1; continue; }
+        if (!strcmp(name, "tls-insecure") || !strcmp(name, "target-tls-insecure")) {
+            o->target.tls.insecure = 1;
+            continue;
+        }
+        if (!strcmp(name, "source") || (!strncmp(name, "source-", 7) && strcmp(name, "source-rdb")))
+            return util_err(err, errlen, "%s describes a source server, but --source-rdb reads a file: drop one of them", a);
+        if (!strcmp(name, "scan-count"))
+            return util_err(err, errlen, "--scan-count has no meaning with --source-rdb (nothing is scanned): drop it");
+        const char *tname = !strncmp(name, "target-tls-", 11) ? name + 7 : name;
+        int tls_idx = -1;
+        for (int k = 0; tls[k]; k++)
+            if (!strcmp(tname, tls[k])) tls_idx = k;
+        int known = tls_idx >= 0;
+        for (int k = 0; with_value[k] && !known; k++)
+            if (!strcmp(name, with_value[k])) known = 1;
+        if (!known) return util_err(err, errlen, "unknown option %s (see ferry copy --source-rdb FILE --help)", a);
+        if (i + 1 >= argc) return util_err(err, errlen, "%s needs a value (see ferry copy --source-rdb FILE --help)", a);
+        const char *v = argv[++i];
+        long n;
+        TlsOptions *t = &o->target.tls;
+        switch (tls_idx) {
+        case 0: t->ca_file = v; continue;
+        case 1: t->ca_dir = v; continue;
+        case 2: t->cert_file = v; continue;
+        case 3: t->key_file = v; continue;
+        case 4: t->sni = v; continue;
+        default: break;
+        }
+        if (!strcmp(name, "source-rdb")) {
+            if (*path) return util_err(err, errlen, "--source-rdb given twice: copy one snapshot per run");
+            if (!*v) return util_err(err, errlen, "--source-rdb needs the path of an RDB file");
+            *path = v;
+        } else if (!strcmp(name, "target")) dst = v;
+        else if (!strcmp(name, "target-password-file")) tpw = v;
+        else if (!strcmp(name, "db-map")) {
+            if (dbmap_parse(&o->dbmap, v, err, errlen) != 0) return -1;
+        } else if (!strcmp(name, "match")) {
+            if (filter_add_include(&o->filter, v, err, errlen) != 0) return -1;
+        } else if (!strcmp(name, "exclude")) {
+            if (filter_add_exclude(&o->filter, v, err, errlen) != 0) return -1;
+        } else if (!strcmp(name, "type")) {
+            if (filter_parse_types(&o->filter, v, err, errlen) != 0) return -1;
+        } else if (!strcmp(name, "on-conflict")) {
+            if (!strcmp(v, "fail")) o->on_conflict = CONFLICT_FAIL;
+            else if (!strcmp(v, "skip")) o->on_conflict = CONFLICT_SKIP;
+            else if (!strcmp(v, "replace")) o->on_conflict = CONFLICT_REPLACE;
+            else return util_err(err, errlen, "--on-conflict takes fail, skip or replace (got \"%s\")", v);
+            o->on_conflict_explicit = 1;
+        } else if (!strcmp(name, "workers")) {
+            if (rs_cli_int(a, v, 1, ENGINE_MAX_WORKERS, &n, err, errlen)) return -1;
+            o->workers = (int)n;
+        } else if (!strcmp(name, "batch")) {
+            if (rs_cli_int(a, v, 1, 100000, &n, err, errlen)) return -1;
+            o->batch = (int)n;
+        } else if (!strcmp(name, "rate")) {
+            if (rs_cli_int(a, v, 0, 100000000, &n, err, errlen)) return -1;
+            o->rate = (double)n;
+        } else if (!strcmp(name, "connect-timeout")) {
+            if (rs_cli_int(a, v, 1, 600000, &n, err, errlen)) return -1;
+            o->target.connect_timeout_ms = (int)n;
+        } else if (!strcmp(name, "timeout")) {
+            if (rs_cli_int(a, v, 1, 3600000, &n, err, errlen)) return -1;
+            o->target.io_timeout_ms = (int)n;
+        } else if (!strcmp(name, "report")) {
+            c->report = v;
+            o->report_path = v;
+        } else if (!strcmp(name, "theme")) {
+            c->theme = v;
+        }
+    }
+    if (!*path) return util_err(err, errlen, "missing --source-rdb FILE (the path of an RDB snapshot)");
+    if (!dst) return util_err(err, errlen, "missing --target URI (e.g. --target redis://10.0.0.8:6379/0)");
+    char e2[FERRY_ERR_LEN];
+    if (uri_parse(dst, &o->target.uri, e2, sizeof(e2)) != 0) return util_err(err, errlen, "--target: %s", e2);
+    if (o->dbmap.n > 0 && o->target.uri.db >= 0)
+        return util_err(err, errlen, "--db-map and a /db in the --target URI both say which db to use: keep one");
+    c->password_on_cmdline = o->target.uri.has_password;
+    if (uri_load_password(&o->target.uri, "FERRY_TARGET_PASSWORD", tpw, e2, sizeof(e2)) != 0)
+        return util_err(err, errlen, "target password: %s", e2);
+    return 0;
+}
