@@ -364,6 +364,97 @@ static void test_survives_killed_connections(void **state) {
     conn_close(b);
 }
 
+/* Streams copied type-based: same entries and IDs, same groups (position,
+ * entries-read, pending counts, consumers) and the same pending entries
+ * with their consumers and delivery counts. Idle times and consumers'
+ * seen-times are clocks, not state, and are not compared. */
+static void assert_same_stream(Conn *a, Conn *b, const char *key) {
+    redisReply *x = tu_cmd(a, "XRANGE %s - +", key), *y = tu_cmd(b, "XRANGE %s - +", key);
+    if (!tu_reply_equal(x, y)) fail_msg("stream %s: entries differ", key);
+    freeReplyObject(x);
+    freeReplyObject(y);
+    x = tu_cmd(a, "XINFO GROUPS %s", key);
+    y = tu_cmd(b, "XINFO GROUPS %s", key);
+    if (!tu_reply_equal(x, y)) fail_msg("stream %s: XINFO GROUPS differs", key);
+    for (size_t g = 0; g < x->elements; g++) {
+        redisReply *fields = x->element[g];
+        const char *name = fields->element[1]->str;
+        redisReply *p = tu_cmd(a, "XPENDING %s %s - + 1000", key, name);
+        redisReply *q = tu_cmd(b, "XPENDING %s %s - + 1000", key, name);
+        assert_int_equal(p->elements, q->elements);
+        for (size_t i = 0; i < p->elements; i++) {
+            redisReply *e = p->element[i], *f = q->element[i];
+            assert_string_equal(e->element[0]->str, f->element[0]->str); /* id */
+            assert_string_equal(e->element[1]->str, f->element[1]->str); /* consumer */
+            assert_int_equal(e->element[3]->integer, f->element[3]->integer); /* deliveries */
+        }
+        freeReplyObject(p);
+        freeReplyObject(q);
+    }
+    freeReplyObject(x);
+    freeReplyObject(y);
+}
+
+static void test_type_based_forced(void **state) {
+    (void)state;
+    Conn *a = tu_connect(&src, 0), *b = tu_connect(&dst, 0);
+    long n = tu_fill_every_type(a, "");
+    TuRun r;
+    tu_ferry(&r, 60, NULL, (const char *[]){"copy", "--source", src_uri, "--target", dst_uri, "--no-tui", "--type-based", NULL});
+    if (r.status != 0) fail_msg("exit %d: %s", r.status, r.err);
+    assert_int_equal(tu_int(b, "DBSIZE"), n);
+    assert_same_stream(a, b, "stream:events");
+    assert_same_stream(a, b, "stream:empty-group");
+    assert_int_equal(tu_int(a, "PEXPIRETIME stream:empty-group"), tu_int(b, "PEXPIRETIME stream:empty-group"));
+    /* Everything but the streams is equal key by key, expiries to the ms. */
+    tu_ok(a, "DEL stream:events stream:empty-group");
+    tu_ok(b, "DEL stream:events stream:empty-group");
+    tu_assert_same_keyspace(a, 0, b, 0);
+    conn_close(a);
+    conn_close(b);
+}
+
+/* A target that refuses a payload (here: larger than its proto-max-bulk-len,
+ * which also drops the connection) gets that key type-based, and the rest
+ * of the batch is resent after the reconnect. */
+static void test_refused_payload_falls_back(void **state) {
+    (void)state;
+    Sandbox small;
+    tu_server_start(&small, (const char *[]){"--proto-max-bulk-len", "1mb", NULL});
+    char small_uri[128];
+    sandbox_uri(&small, -1, small_uri, sizeof(small_uri));
+    Conn *a = tu_connect(&src, 0), *b = tu_connect(&small, 0);
+    char item[1025];
+    uint64_t x = 88172645463325252ULL;
+    for (int i = 0; i < 3000; i++) {
+        for (int j = 0; j < 1024; j++) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17; /* xorshift: incompressible */
+            item[j] = (char)('!' + x % 90);
+        }
+        item[1024] = '\0';
+        conn_append(a, "RPUSH big:list %s", item);
+    }
+    for (int i = 0; i < 3000; i++) {
+        redisReply *rr;
+        assert_int_equal(conn_get_reply(a, &rr), 0);
+        freeReplyObject(rr);
+    }
+    tu_ok(a, "PEXPIRE big:list 86400000");
+    for (int i = 0; i < 200; i++) tu_ok(a, "SET small:%d v%d", i, i);
+    TuRun r;
+    tu_ferry(&r, 60, NULL, (const char *[]){"copy", "--source", src_uri, "--target", small_uri, "--no-tui", "--batch", "50", NULL});
+    if (r.status != 0) fail_msg("exit %d\n%s\n%s", r.status, r.out, r.err);
+    tu_assert_same_keyspace(a, 0, b, 0);
+    /* It really went the type-based way: RESTORE was refused, RPUSH wrote it. */
+    redisReply *st = tu_cmd(b, "INFO commandstats");
+    assert_non_null(strstr(st->str, "cmdstat_rpush:"));
+    assert_non_null(strstr(st->str, "cmdstat_restore:"));
+    freeReplyObject(st);
+    conn_close(a);
+    conn_close(b);
+    sandbox_stop(&small);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_every_type_exact, flush_both),
@@ -375,6 +466,8 @@ int main(void) {
         cmocka_unit_test_setup(test_rate_limit, flush_both),
         cmocka_unit_test_setup(test_keys_expiring_during_copy, flush_both),
         cmocka_unit_test_setup(test_survives_killed_connections, flush_both),
+        cmocka_unit_test_setup(test_type_based_forced, flush_both),
+        cmocka_unit_test_setup(test_refused_payload_falls_back, flush_both),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
