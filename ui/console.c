@@ -286,8 +286,9 @@ int console_run(const ConsoleBackend *b, const ConsoleOptions *o, char *err, siz
     for (;;) {
         int64_t now = util_mono_ms();
         if (sig_hup) {
+            /* ours first: the engine's "stop requested" follows it */
+            logf_backend(b, EV_WARN, "terminal hung up: ferry stops the copy and exits");
             if (b->request_stop) b->request_stop(b->ctx);
-            logf_backend(b, EV_WARN, "terminal hung up: stopping the copy");
             rc = util_err(err, errlen, "console: the terminal hung up; the copy was asked to stop");
             break;
         }
@@ -305,8 +306,8 @@ int console_run(const ConsoleBackend *b, const ConsoleOptions *o, char *err, siz
                 need_draw = 1;
             }
             if (seen_int >= 2) {
-                logf_backend(b, EV_OPERATOR, "operator: second interrupt: leaving the console "
-                                             "without waiting for the workers");
+                logf_backend(b, EV_OPERATOR, "second interrupt: leaving the console without "
+                                             "waiting for the workers");
                 rc = util_err(err, errlen,
                               "interrupted twice: left without waiting for the workers to stop");
                 break;
@@ -389,7 +390,7 @@ int console_run(const ConsoleBackend *b, const ConsoleOptions *o, char *err, siz
                     char m[96];
                     snprintf(m, sizeof m, "theme %s", theme.name);
                     view_flash(v, util_mono_ms(), m);
-                    logf_backend(b, EV_OPERATOR, "operator: theme %s", theme.name);
+                    logf_backend(b, EV_OPERATOR, "theme %s", theme.name);
                 } else {
                     /* skip a theme this terminal cannot show; keep the name so
                      * the next press moves on */

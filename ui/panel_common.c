@@ -305,7 +305,8 @@ void panel_confirm_quit(const UiCanvas *screen, const ConsoleView *v, const Engi
     x += ui_put(&in, 5, x, ROLE_DIALOG_KEY, "y");
     x += ui_put(&in, 5, x, ROLE_DIALOG, " stop and quit     ");
     x += ui_put(&in, 5, x, ROLE_DIALOG_KEY, "any other key");
-    ui_put(&in, 5, x, ROLE_DIALOG, " keep copying");
+    ui_put(&in, 5, x, ROLE_DIALOG,
+           s->state == ENGINE_PAUSED ? " stay paused" : " keep copying");
 }
 
 void panel_too_small(const UiCanvas *screen, const ConsoleView *v) {

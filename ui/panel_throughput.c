@@ -182,7 +182,9 @@ static void totals_line(const UiCanvas *b, int row, const EngineSnapshot *s) {
     char done[16], total[16], el[16], left[64], mid[48], eta[48];
     UiRole eta_role;
     util_fmt_count(done, sizeof done, (double)st->done);
-    if (st->total_estimate > 0) {
+    if (st->total_estimate > 0 && s->state != ENGINE_DONE) {
+        /* once done, the estimate has nothing left to say (and a source
+         * that grew during the copy would read "200.1k of ~200.0k") */
         util_fmt_count(total, sizeof total, (double)st->total_estimate);
         snprintf(left, sizeof left, "%s of ~%s keys", done, total);
     } else {

@@ -5,6 +5,7 @@
  *    #  state        keys   batch
  *    1  restoring   12.3k    0.2s
  *    2  backoff      9.8k   12.0s
+ *    3  throttled    9.1k    0.4s
  *
  * A batch older than 5 s is a warning, older than 30 s an error: a worker
  * that stops moving is the first sign of a stuck server. When there are more
@@ -71,7 +72,17 @@ static void scanner_line(const UiCanvas *b, const EngineSnapshot *s) {
     if (cw) ui_put(b, 0, x, ROLE_DIM, cur);
 }
 
-static void worker_line(const UiCanvas *b, int row, int idx, const WorkerSnapshot *w) {
+/* A worker the engine reports idle while it holds a batch is waiting for
+ * the rate limiter: the engine takes the batch (and starts its clock)
+ * before asking for tokens, and only says dumping once it has them. Shown
+ * as idle it would look as if there were nothing to do. (An engine state of
+ * its own for this would be better; until then, this is exact.) */
+static int worker_throttled(const WorkerSnapshot *w, double rate_limit) {
+    return w->state == WORKER_IDLE && w->batch_age_ms >= 0 && rate_limit > 0;
+}
+
+static void worker_line(const UiCanvas *b, int row, int idx, const WorkerSnapshot *w,
+                        double rate_limit) {
     char num[16], keys[16], age[16];
     snprintf(num, sizeof num, "%2d", idx + 1);
     util_fmt_count(keys, sizeof keys, (double)w->keys_done);
@@ -87,7 +98,10 @@ static void worker_line(const UiCanvas *b, int row, int idx, const WorkerSnapsho
             arole = ROLE_VALUE_WARN;
     }
     ui_put(b, row, 0, ROLE_LABEL, num);
-    ui_put(b, row, 4, state_role(w->state), ui_worker_state_label(w->state));
+    if (worker_throttled(w, rate_limit))
+        ui_put(b, row, 4, ROLE_PENDING, "throttled");
+    else
+        ui_put(b, row, 4, state_role(w->state), ui_worker_state_label(w->state));
     ui_put_right(b, row, 21, w->state == WORKER_EXITED ? ROLE_DIM : ROLE_VALUE, keys);
     ui_put_right(b, row, 29, arole, age);
 }
@@ -128,7 +142,7 @@ void panel_workers(const UiCanvas *c, const ConsoleView *v, const EngineSnapshot
     if (first > n - list) first = n - list;
     if (first < 0) first = 0;
     for (int i = 0; i < list && first + i < n; i++)
-        worker_line(&b, row + i, first + i, &s->workers[first + i]);
+        worker_line(&b, row + i, first + i, &s->workers[first + i], s->rate_limit);
     if (n > rows) {
         char more[96];
         int above = first, below = n - first - list;

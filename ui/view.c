@@ -8,6 +8,8 @@
 #include "util.h"
 
 #define FLASH_MS 4000
+/* What a quit adds to the engine's own "stop requested" line. */
+#define QUIT_AFTER_STOP "ferry exits once the workers have stopped"
 
 static const double rate_steps[] = {1000, 2000, 5000, 10000, 20000, 50000, 100000};
 #define NSTEPS ((int)(sizeof rate_steps / sizeof rate_steps[0]))
@@ -216,8 +218,7 @@ int view_handle_key(ConsoleView *v, const EngineSnapshot *s, int key, int64_t no
         if (!v->quit_pending) {
             v->quit_pending = 1;
             cmd->kind = CMD_STOP;
-            snprintf(cmd->log, sizeof cmd->log,
-                     "operator: interrupt (Ctrl-C): stopping the copy; workers finish their batch");
+            snprintf(cmd->log, sizeof cmd->log, "interrupt (Ctrl-C): %s", QUIT_AFTER_STOP);
         }
         return VIEW_HANDLED | VIEW_REDRAW;
     }
@@ -229,10 +230,10 @@ int view_handle_key(ConsoleView *v, const EngineSnapshot *s, int key, int64_t no
             v->quit_pending = 1;
             v->flash[0] = '\0';
             cmd->kind = CMD_STOP;
-            snprintf(cmd->log, sizeof cmd->log,
-                     "operator: quit: stopping the copy; workers finish their batch");
+            snprintf(cmd->log, sizeof cmd->log, "quit confirmed: %s", QUIT_AFTER_STOP);
         } else {
-            view_flash(v, now, "quit cancelled; the copy goes on");
+            view_flash(v, now, s->state == ENGINE_PAUSED ? "quit cancelled; the copy stays paused"
+                                                         : "quit cancelled; the copy goes on");
         }
         return VIEW_HANDLED | VIEW_REDRAW;
     }
@@ -253,7 +254,7 @@ int view_handle_key(ConsoleView *v, const EngineSnapshot *s, int key, int64_t no
         if (s->state == ENGINE_STOPPING) {
             /* already stopping (not by us): just leave when it is done */
             v->quit_pending = 1;
-            snprintf(cmd->log, sizeof cmd->log, "operator: quit once the stop completes");
+            snprintf(cmd->log, sizeof cmd->log, "quit: %s", QUIT_AFTER_STOP);
             return VIEW_HANDLED | VIEW_REDRAW;
         }
         v->overlay = OVERLAY_CONFIRM_QUIT;
@@ -268,11 +269,9 @@ int view_handle_key(ConsoleView *v, const EngineSnapshot *s, int key, int64_t no
         if (refuse(v, s, now)) return VIEW_HANDLED | VIEW_REDRAW;
         if (s->state == ENGINE_PAUSED) {
             cmd->kind = CMD_RESUME;
-            snprintf(cmd->log, sizeof cmd->log, "operator: resume");
             view_flash(v, now, "resumed");
         } else {
             cmd->kind = CMD_PAUSE;
-            snprintf(cmd->log, sizeof cmd->log, "operator: pause");
             view_flash(v, now, "paused; p resumes");
         }
         return VIEW_HANDLED | VIEW_REDRAW;
@@ -293,7 +292,6 @@ int view_handle_key(ConsoleView *v, const EngineSnapshot *s, int key, int64_t no
         }
         cmd->kind = CMD_SET_WORKERS;
         cmd->workers = n;
-        snprintf(cmd->log, sizeof cmd->log, "operator: workers %d → %d", s->workers_target, n);
         snprintf(v->flash, sizeof v->flash, "workers %d → %d", s->workers_target, n);
         v->flash_until_ms = now + FLASH_MS;
         return VIEW_HANDLED | VIEW_REDRAW;
@@ -313,7 +311,6 @@ int view_handle_key(ConsoleView *v, const EngineSnapshot *s, int key, int64_t no
         cmd->rate = next;
         view_fmt_rate_limit(a, sizeof a, s->rate_limit);
         view_fmt_rate_limit(b, sizeof b, next);
-        snprintf(cmd->log, sizeof cmd->log, "operator: rate limit %s → %s", a, b);
         snprintf(v->flash, sizeof v->flash, "rate limit %s → %s", a, b);
         v->flash_until_ms = now + FLASH_MS;
         return VIEW_HANDLED | VIEW_REDRAW;
@@ -357,6 +354,8 @@ int view_handle_key(ConsoleView *v, const EngineSnapshot *s, int key, int64_t no
 }
 
 void view_command_run(const ConsoleBackend *b, const UiCommand *c) {
+    /* The console's own line first: it says why the engine's line follows. */
+    if (c->log[0] && b->log) b->log(b->ctx, EV_OPERATOR, c->log);
     switch (c->kind) {
     case CMD_PAUSE:
         if (b->pause) b->pause(b->ctx);
@@ -378,7 +377,6 @@ void view_command_run(const ConsoleBackend *b, const UiCommand *c) {
     case CMD_REPAINT:
         break;
     }
-    if (c->log[0] && b->log) b->log(b->ctx, EV_OPERATOR, c->log);
 }
 
 void view_build_screen(const ConsoleView *v, const EngineSnapshot *s, const Layout *L,

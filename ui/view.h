@@ -57,7 +57,11 @@ typedef struct UiCommand {
     UiCommandKind kind;
     int workers;                 /* CMD_SET_WORKERS */
     double rate;                 /* CMD_SET_RATE, keys/s, 0 = no limit */
-    char log[EVENTLOG_TEXT];     /* operator log line; empty = none */
+    /* A log line for what only the console knows (a confirmed quit, an
+     * interrupt); empty = none. The control calls (pause, resume, workers,
+     * rate, stop) are logged by the engine itself, so the console adds no
+     * second line for them. */
+    char log[EVENTLOG_TEXT];
 } UiCommand;
 
 typedef struct ConsoleView {
@@ -95,7 +99,8 @@ void view_flash(ConsoleView *v, int64_t now_ms, const char *text);
 
 int view_handle_key(ConsoleView *v, const EngineSnapshot *s, int key, int64_t now_ms,
                     UiCommand *cmd);
-/* Carries out cmd through the backend and writes its operator log line.
+/* Writes cmd's log line (if any) through the backend, then carries it out:
+ * at most one control call, exactly once.
  * CMD_NEXT_THEME and CMD_REPAINT are the loop's and are ignored here. */
 void view_command_run(const ConsoleBackend *b, const UiCommand *cmd);
 

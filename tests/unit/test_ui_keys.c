@@ -1,5 +1,6 @@
 /* Key handling: each key's flags (handled / redraw / quit), the command it
- * asks the loop to run, the operator log line that goes with it, and what
+ * asks the loop to run, the log line the console adds (only for what the
+ * engine cannot know: the engine logs its control calls itself), and what
  * view_command_run() does with a fake backend. Also the log ingest. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -56,11 +57,13 @@ static void test_pause_resume(void **state) {
     (void)state;
     assert_int_equal(key('p'), HR);
     assert_int_equal(cmd.kind, CMD_PAUSE);
-    assert_string_equal(cmd.log, "operator: pause");
+    assert_string_equal(cmd.log, ""); /* the engine logs "paused: …" itself */
+    assert_string_equal(v->flash, "paused; p resumes");
     s->state = ENGINE_PAUSED;
     assert_int_equal(key('p'), HR);
     assert_int_equal(cmd.kind, CMD_RESUME);
-    assert_string_equal(cmd.log, "operator: resume");
+    assert_string_equal(cmd.log, "");
+    assert_string_equal(v->flash, "resumed");
     /* after the end there is nothing to pause: feedback, no command */
     s->state = ENGINE_DONE;
     assert_int_equal(key('p'), HR);
@@ -77,7 +80,8 @@ static void test_workers_keys(void **state) {
     assert_int_equal(key('+'), HR);
     assert_int_equal(cmd.kind, CMD_SET_WORKERS);
     assert_int_equal(cmd.workers, 9);
-    assert_string_equal(cmd.log, "operator: workers 8 → 9");
+    assert_string_equal(cmd.log, "");
+    assert_string_equal(v->flash, "workers 8 → 9");
     assert_int_equal(key('='), HR); /* '+' without shift */
     assert_int_equal(cmd.workers, 9);
     assert_int_equal(key('-'), HR);
@@ -133,14 +137,16 @@ static void test_rate_keys(void **state) {
     assert_int_equal(key('['), HR);
     assert_int_equal(cmd.kind, CMD_SET_RATE);
     assert_true(cmd.rate == 20000);
-    assert_string_equal(cmd.log, "operator: rate limit off → 20k keys/s");
+    assert_string_equal(cmd.log, "");
+    assert_string_equal(v->flash, "rate limit off → 20k keys/s");
     s->rate_limit = 20000;
     assert_int_equal(key(']'), HR);
     assert_true(cmd.rate == 50000);
     s->rate_limit = 100000;
     assert_int_equal(key(']'), HR);
     assert_true(cmd.rate == 0);
-    assert_string_equal(cmd.log, "operator: rate limit 100k keys/s → off");
+    assert_string_equal(cmd.log, "");
+    assert_string_equal(v->flash, "rate limit 100k keys/s → off");
     s->rate_limit = 0;
     assert_int_equal(key(']'), HR);
     assert_int_equal(cmd.kind, CMD_NONE);
@@ -171,6 +177,12 @@ static void test_quit_confirm(void **state) {
     assert_int_equal(v->overlay, OVERLAY_NONE);
     assert_int_equal(cmd.kind, CMD_NONE);
     assert_false(v->quit_pending);
+    assert_string_equal(v->flash, "quit cancelled; the copy goes on");
+    s->state = ENGINE_PAUSED;
+    key('q');
+    key('n');
+    assert_string_equal(v->flash, "quit cancelled; the copy stays paused");
+    s->state = ENGINE_RUNNING;
     assert_int_equal(key('q'), HR);
     assert_int_equal(key('q'), HR); /* a second q is not a yes */
     assert_false(v->quit_pending);
@@ -179,7 +191,8 @@ static void test_quit_confirm(void **state) {
     assert_int_equal(key('y'), HR);
     assert_int_equal(cmd.kind, CMD_STOP);
     assert_true(v->quit_pending);
-    assert_non_null(strstr(cmd.log, "operator: quit: stopping the copy"));
+    /* the engine logs "stop requested"; the console says why and what next */
+    assert_string_equal(cmd.log, "quit confirmed: ferry exits once the workers have stopped");
     /* further q while stopping: no second stop */
     assert_int_equal(key('q'), HR);
     assert_int_equal(cmd.kind, CMD_NONE);
@@ -204,16 +217,18 @@ static void test_quit_without_question(void **state) {
     assert_int_equal(key('q'), HR);
     assert_true(v->quit_pending);
     assert_int_equal(cmd.kind, CMD_NONE);
-    assert_string_equal(cmd.log, "operator: quit once the stop completes");
+    assert_string_equal(cmd.log, "quit: ferry exits once the workers have stopped");
 }
 
 static void test_interrupt(void **state) {
     (void)state;
     assert_int_equal(key(UI_KEY_INTERRUPT), HR);
     assert_int_equal(cmd.kind, CMD_STOP);
+    assert_string_equal(cmd.log, "interrupt (Ctrl-C): ferry exits once the workers have stopped");
     assert_true(v->quit_pending);
     assert_int_equal(key(UI_KEY_INTERRUPT), HR);
     assert_int_equal(cmd.kind, CMD_NONE); /* one stop is enough */
+    assert_string_equal(cmd.log, "");
     s->state = ENGINE_STOPPED;
     assert_int_equal(key(UI_KEY_INTERRUPT), VIEW_HANDLED | VIEW_QUIT);
     /* an interrupt answers an open question too */
@@ -313,23 +328,39 @@ static void test_other_keys(void **state) {
 
 /* ---- the fake backend ------------------------------------------------- */
 
+/* Records every call in order, one per line, so that a test can say exactly
+ * what the backend saw: each control call once, and no line that repeats
+ * what the engine logs itself. Like the real engine, its control calls add
+ * their own EV_OPERATOR line ("engine: …" here). */
 typedef struct Fake {
-    int pause, resume, stop, workers, nlog;
-    double rate;
-    EventLevel lvl;
-    char last[EVENTLOG_TEXT];
+    char calls[4096];
+    int nlog; /* lines the console logged */
 } Fake;
 
-static void f_pause(void *c) { ((Fake *)c)->pause++; }
-static void f_resume(void *c) { ((Fake *)c)->resume++; }
-static void f_stop(void *c) { ((Fake *)c)->stop++; }
-static void f_workers(void *c, int n) { ((Fake *)c)->workers = n; }
-static void f_rate(void *c, double r) { ((Fake *)c)->rate = r; }
+static void rec(Fake *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void rec(Fake *f, const char *fmt, ...) {
+    size_t len = strlen(f->calls);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(f->calls + len, sizeof f->calls - len, fmt, ap);
+    va_end(ap);
+}
+
+static void f_pause(void *c) { rec(c, "pause\n"); }
+static void f_resume(void *c) { rec(c, "resume\n"); }
+static void f_stop(void *c) { rec(c, "stop\n"); }
+static void f_workers(void *c, int n) { rec(c, "workers %d\n", n); }
+static void f_rate(void *c, double r) { rec(c, "rate %.0f\n", r); }
 static void f_log(void *c, EventLevel l, const char *t) {
     Fake *f = c;
     f->nlog++;
-    f->lvl = l;
-    snprintf(f->last, sizeof f->last, "%s", t);
+    rec(f, "log %s %s\n", l == EV_OPERATOR ? "op" : "?", t);
+}
+
+/* Presses k and runs what it asks for. */
+static void press(const ConsoleBackend *b, int k) {
+    key(k);
+    view_command_run(b, &cmd);
 }
 
 static void test_command_run(void **state) {
@@ -337,42 +368,65 @@ static void test_command_run(void **state) {
     Fake f;
     memset(&f, 0, sizeof f);
     ConsoleBackend b = {&f, NULL, f_pause, f_resume, f_workers, f_rate, f_stop, f_log};
-    key('p');
-    view_command_run(&b, &cmd);
-    assert_int_equal(f.pause, 1);
+    /* control calls: one call each, and no console line (the engine has one) */
+    press(&b, 'p');
+    s->state = ENGINE_PAUSED;
+    press(&b, 'p');
+    s->state = ENGINE_RUNNING;
+    press(&b, '+');
+    s->workers_target = 9;
+    press(&b, '-');
+    s->workers_target = 8;
+    press(&b, '[');
+    s->rate_limit = 20000;
+    press(&b, ']');
+    assert_string_equal(f.calls, "pause\n"
+                                 "resume\n"
+                                 "workers 9\n"
+                                 "workers 8\n"
+                                 "rate 20000\n"
+                                 "rate 50000\n");
+    assert_int_equal(f.nlog, 0);
+
+    /* keys that only change the view reach nothing */
+    f.calls[0] = '\0';
+    press(&b, '?');
+    press(&b, 'x'); /* closes help */
+    press(&b, UI_KEY_TAB);
+    press(&b, UI_KEY_UP);
+    press(&b, 't'); /* the loop's: the theme line is logged there */
+    press(&b, UI_KEY_CTRL_L);
+    press(&b, 'q'); /* the question: nothing to run yet */
+    assert_string_equal(f.calls, "");
+
+    /* the quit: the console's line (why), then the one stop call */
+    press(&b, 'y');
+    assert_string_equal(f.calls,
+                        "log op quit confirmed: ferry exits once the workers have stopped\n"
+                        "stop\n");
     assert_int_equal(f.nlog, 1);
-    assert_int_equal(f.lvl, EV_OPERATOR);
-    assert_string_equal(f.last, "operator: pause");
-    key('+');
-    view_command_run(&b, &cmd);
-    assert_int_equal(f.workers, 9);
-    assert_string_equal(f.last, "operator: workers 8 → 9");
-    key('[');
-    view_command_run(&b, &cmd);
-    assert_true(f.rate == 20000);
-    key('q');
-    view_command_run(&b, &cmd); /* the question: nothing to run */
-    assert_int_equal(f.stop, 0);
-    assert_int_equal(f.nlog, 3);
-    key('y');
-    view_command_run(&b, &cmd);
-    assert_int_equal(f.stop, 1);
-    assert_int_equal(f.nlog, 4);
-    s->state = ENGINE_PAUSED;
+    /* nothing more while stopping */
+    press(&b, 'q');
+    press(&b, UI_KEY_INTERRUPT);
+    press(&b, 'p');
+    assert_int_equal(strlen(f.calls), strlen("log op quit confirmed: ferry exits once the "
+                                             "workers have stopped\nstop\n"));
+
+    /* Ctrl-C: its own line, then one stop */
     reset(NULL);
-    s->state = ENGINE_PAUSED;
-    key('p');
-    view_command_run(&b, &cmd);
-    assert_int_equal(f.resume, 1);
-    /* the loop's own commands are not the backend's */
-    key('t');
-    view_command_run(&b, &cmd);
-    assert_int_equal(f.nlog, 5);
-    /* a backend without a log function is fine */
+    f.calls[0] = '\0';
+    press(&b, UI_KEY_INTERRUPT);
+    assert_string_equal(f.calls,
+                        "log op interrupt (Ctrl-C): ferry exits once the workers have stopped\n"
+                        "stop\n");
+
+    /* a backend without a log function still gets the call */
+    reset(NULL);
+    f.calls[0] = '\0';
     b.log = NULL;
-    key('p');
-    view_command_run(&b, &cmd);
-    assert_int_equal(f.resume, 2);
+    press(&b, 'q');
+    press(&b, 'y');
+    assert_string_equal(f.calls, "stop\n");
 }
 
 static void test_ingest(void **state) {

@@ -344,6 +344,14 @@ static void test_throughput_paused_done_failed(void **state) {
     assert_int_equal(role_of("run average"), ROLE_DIM);
     assert_absent("12.5k/s");
     assert_int_equal(role_of("100.0%"), ROLE_OK);
+    /* done: the keys handled, without the estimate they may exceed */
+    assert_true(on_screen(" 1.87M keys "));
+    assert_absent("of ~");
+    snap->stats.done = 3000300; /* the source grew during the copy */
+    panel_throughput(&c, view, snap, 0);
+    assert_true(on_screen(" 3.00M keys "));
+    assert_absent("of ~3.00M");
+    snap->stats.done = 1870000;
 
     snap->state = ENGINE_FAILED;
     snprintf(snap->reason, sizeof snap->reason, "target OOM: raise maxmemory, then resume");
@@ -415,6 +423,28 @@ static void test_workers_lines(void **state) {
     snap->workers[1].batch_age_ms = 45000;
     panel_workers(&c, view, snap, 0);
     assert_int_equal(role_of("45.0s"), ROLE_VALUE_ERROR);
+    running_snapshot(snap);
+}
+
+static void test_workers_throttled(void **state) {
+    (void)state;
+    /* idle with a batch in hand: waiting for the rate limiter's tokens */
+    snap->rate_limit = 20000;
+    snap->workers[2] = (WorkerSnapshot){WORKER_IDLE, 5, 300};
+    UiCanvas c = new_canvas(31, 8, 0);
+    panel_workers(&c, view, snap, 0);
+    assert_true(on_screen(" 3  throttled       5    0.3s"));
+    assert_int_equal(role_of("throttled"), ROLE_PENDING);
+    /* idle without a batch is idle, limit or not */
+    snap->workers[2].batch_age_ms = -1;
+    panel_workers(&c, view, snap, 0);
+    assert_true(on_screen(" 3  idle"));
+    assert_absent("throttled");
+    /* without a limit nothing throttles */
+    snap->rate_limit = 0;
+    snap->workers[2].batch_age_ms = 300;
+    panel_workers(&c, view, snap, 0);
+    assert_absent("throttled");
     running_snapshot(snap);
 }
 
@@ -574,7 +604,7 @@ static void test_log_levels_and_time(void **state) {
     add_event(s, 1, EV_INFO, "copy started");
     add_event(s, 2, EV_WARN, "target memory at 91%");
     add_event(s, 3, EV_ERROR, "target refused RESTORE");
-    add_event(s, 4, EV_OPERATOR, "operator: pause");
+    add_event(s, 4, EV_OPERATOR, "paused: workers finish their batch");
     view_ingest(v, s);
     panel_log(&c, v, s, 0);
     assert_true(on_screen("22:13:21  info  copy started"));
@@ -582,11 +612,11 @@ static void test_log_levels_and_time(void **state) {
     assert_int_equal(role_of("warn  target"), ROLE_LOG_WARN);
     assert_int_equal(role_of("target memory at 91%"), ROLE_LOG_WARN);
     assert_int_equal(role_of("error"), ROLE_LOG_ERROR);
-    assert_int_equal(role_of("operator: pause"), ROLE_LOG_OPERATOR);
+    assert_int_equal(role_of("paused: workers finish their batch"), ROLE_LOG_OPERATOR);
     assert_int_equal(role_of("copy started"), ROLE_LOG_INFO);
     /* oldest first; a log shorter than the page starts at the top */
     assert_true(strstr(row_text(1), "copy started") != NULL);
-    assert_true(strstr(row_text(4), "operator: pause") != NULL);
+    assert_true(strstr(row_text(4), "paused: workers finish their batch") != NULL);
     assert_string_equal(row_text(5), "");
     free(s);
     free(v);
@@ -824,9 +854,13 @@ static void test_confirm_quit(void **state) {
     assert_true(on_screen("1.87M of ~3.00M keys handled (62%)."));
     assert_true(on_screen("Workers finish their current batch"));
     assert_int_equal(role_of("y stop and quit"), ROLE_DIALOG_KEY);
+    assert_true(on_screen("any other key keep copying"));
     snap->state = ENGINE_PAUSED;
     panel_confirm_quit(&c, view, snap);
     assert_true(on_screen("The copy is paused, not finished."));
+    /* no: it stays paused, it does not go on copying */
+    assert_true(on_screen("any other key stay paused"));
+    assert_absent("keep copying");
     running_snapshot(snap);
 }
 
@@ -928,6 +962,7 @@ int main(void) {
         cmocka_unit_test(test_throughput_big_numbers_flow),
         cmocka_unit_test(test_throughput_ascii),
         cmocka_unit_test(test_workers_lines),
+        cmocka_unit_test(test_workers_throttled),
         cmocka_unit_test(test_workers_scanner_states),
         cmocka_unit_test(test_workers_scroll_and_more),
         cmocka_unit_test(test_workers_scaling_and_none),
