@@ -12,10 +12,11 @@
 
 static void demo_progress(const char *stage, long done, long total, void *ud) {
     (void)ud;
+    /* Plain ASCII and one line rewritten in place; cleared before the console. */
     if (total > 0)
-        fprintf(stderr, "\rferry demo: %s… %ld/%ld", stage, done, total);
+        fprintf(stderr, "\rferry demo: %s... %ld/%ld", stage, done, total);
     else
-        fprintf(stderr, "ferry demo: %s…\n", stage);
+        fprintf(stderr, "ferry demo: %s...\n", stage);
 }
 
 int cmd_demo(int argc, char **argv) {

@@ -37,6 +37,7 @@ typedef enum {
     WORKER_RESTORING,
     WORKER_BACKOFF,  /* reconnecting */
     WORKER_PAUSED,
+    WORKER_THROTTLED, /* holding a batch, waiting for the rate limit */
     WORKER_EXITED
 } WorkerState;
 

@@ -161,6 +161,7 @@ const char *worker_state_name(WorkerState s) {
     case WORKER_RESTORING: return "restoring";
     case WORKER_BACKOFF: return "backing off";
     case WORKER_PAUSED: return "paused";
+    case WORKER_THROTTLED: return "throttled";
     case WORKER_EXITED: return "exited";
     }
     return "?";
@@ -203,6 +204,18 @@ static void engine_finalize_locked(Engine *e) {
     pthread_mutex_lock(&e->report_lock);
     if (e->report) fflush(e->report);
     pthread_mutex_unlock(&e->report_lock);
+    StatsSnapshot st;
+    stats_snapshot(&e->stats, &st, util_mono_ms());
+    char el[16];
+    util_fmt_duration(el, sizeof(el), st.elapsed_ms);
+    if (e->state == ENGINE_FAILED)
+        eventlog_add(&e->log, EV_ERROR, "copy failed after %s: %llu copied; %s", el, (unsigned long long)st.copied, e->reason);
+    else
+        eventlog_add(&e->log, e->state == ENGINE_DONE && !st.failed && !st.skipped ? EV_INFO : EV_WARN,
+                     "copy %s in %s: %llu copied, %llu identical, %llu skipped, %llu expired, %llu failed",
+                     e->state == ENGINE_DONE ? "done" : "stopped", el, (unsigned long long)st.copied,
+                     (unsigned long long)st.identical, (unsigned long long)st.skipped,
+                     (unsigned long long)st.expired, (unsigned long long)st.failed);
     pthread_cond_broadcast(&e->cond);
 }
 
@@ -455,6 +468,7 @@ static void *engine_worker_main(void *arg) {
             break;
         }
         atomic_store(&w->batch_start_ms, util_mono_ms());
+        atomic_store(&w->state, WORKER_THROTTLED);
         engine_rate_acquire(e, b->n);
         int handled = 0;
         int rc = copy_batch(&cw, b, &handled, err, sizeof(err));
@@ -1058,14 +1072,20 @@ void engine_set_workers(Engine *e, int n) {
 void engine_set_rate(Engine *e, double r) {
     if (r < 0) r = 0;
     pthread_mutex_lock(&e->lock);
+    double old = e->rate;
     e->rate = r;
     e->tokens = 0;
     e->tokens_ms = util_mono_ms();
     pthread_mutex_unlock(&e->lock);
-    if (r > 0)
-        eventlog_add(&e->log, EV_OPERATOR, "rate limit %.0f keys/s", r);
+    char was[32];
+    if (old > 0)
+        snprintf(was, sizeof(was), "%.0f", old);
     else
-        eventlog_add(&e->log, EV_OPERATOR, "rate limit off");
+        snprintf(was, sizeof(was), "off");
+    if (r > 0)
+        eventlog_add(&e->log, EV_OPERATOR, "rate limit %s → %.0f keys/s", was, r);
+    else
+        eventlog_add(&e->log, EV_OPERATOR, "rate limit %s → off", was);
 }
 
 void engine_request_stop(Engine *e) {

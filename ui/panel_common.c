@@ -39,6 +39,7 @@ const char *ui_worker_state_label(WorkerState s) {
     case WORKER_RESTORING: return "restoring";
     case WORKER_BACKOFF: return "backoff";
     case WORKER_PAUSED: return "paused";
+    case WORKER_THROTTLED: return "throttled";
     case WORKER_EXITED: return "exited";
     }
     return "?";

@@ -24,7 +24,8 @@ static UiRole state_role(WorkerState s) {
     case WORKER_DUMPING:
     case WORKER_RESTORING: return ROLE_VALUE;
     case WORKER_BACKOFF: return ROLE_VALUE_WARN;
-    case WORKER_PAUSED: return ROLE_PENDING;
+    case WORKER_PAUSED:
+    case WORKER_THROTTLED: return ROLE_PENDING;
     case WORKER_IDLE:
     case WORKER_EXITED: return ROLE_DIM;
     }
@@ -72,15 +73,6 @@ static void scanner_line(const UiCanvas *b, const EngineSnapshot *s) {
     if (cw) ui_put(b, 0, x, ROLE_DIM, cur);
 }
 
-/* A worker the engine reports idle while it holds a batch is waiting for
- * the rate limiter: the engine takes the batch (and starts its clock)
- * before asking for tokens, and only says dumping once it has them. Shown
- * as idle it would look as if there were nothing to do. (An engine state of
- * its own for this would be better; until then, this is exact.) */
-static int worker_throttled(const WorkerSnapshot *w, double rate_limit) {
-    return w->state == WORKER_IDLE && w->batch_age_ms >= 0 && rate_limit > 0;
-}
-
 static void worker_line(const UiCanvas *b, int row, int idx, const WorkerSnapshot *w,
                         double rate_limit) {
     char num[16], keys[16], age[16];
@@ -98,10 +90,8 @@ static void worker_line(const UiCanvas *b, int row, int idx, const WorkerSnapsho
             arole = ROLE_VALUE_WARN;
     }
     ui_put(b, row, 0, ROLE_LABEL, num);
-    if (worker_throttled(w, rate_limit))
-        ui_put(b, row, 4, ROLE_PENDING, "throttled");
-    else
-        ui_put(b, row, 4, state_role(w->state), ui_worker_state_label(w->state));
+    (void)rate_limit;
+    ui_put(b, row, 4, state_role(w->state), ui_worker_state_label(w->state));
     ui_put_right(b, row, 21, w->state == WORKER_EXITED ? ROLE_DIM : ROLE_VALUE, keys);
     ui_put_right(b, row, 29, arole, age);
 }

@@ -80,11 +80,11 @@ done
 one_line_each() {
     [ "$(count 'paused: workers finish their batch, then wait')" -eq 1 ] &&
         [ "$(grep -cE ' op +resumed$' <<<"$SCREEN")" -eq 1 ] &&
-        [ "$(grep -cE ' op +rate limit [0-9]+ keys/s$' <<<"$SCREEN")" -eq 4 ]
+        [ "$(grep -cE ' op +rate limit [0-9a-z]+ → [0-9]+ keys/s$' <<<"$SCREEN")" -eq 4 ]
 }
 wait_for "exactly one log line per action (pause, resume, 4 × rate limit)" 5 one_line_each
 lacks "operator:" || fail "the console repeated an action the engine logs (a line with \"operator:\")"
-has "rate limit 1000 keys/s" || fail "the log does not show the last rate limit (1000 keys/s)"
+has "→ 1000 keys/s" || fail "the log does not show the last rate limit (→ 1000 keys/s)"
 
 # ---- resizing ----------------------------------------------------------
 resize 80 24
