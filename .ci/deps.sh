@@ -2,8 +2,9 @@
 # Installs the Debian packages ferry needs to build, test and run its demo.
 # Idempotent: installs nothing when everything is already there.
 set -euo pipefail
+# clang + libclang-rt-dev: libFuzzer, for the RDB reader's fuzz test (tests/fuzz).
 pkgs=(build-essential cmake pkg-config libhiredis-dev libssl-dev libncurses-dev libcmocka-dev
-      redis-server redis-tools tmux openssl time)
+      redis-server redis-tools tmux openssl time clang libclang-rt-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -10,7 +10,34 @@
 #include "cmd.h"
 #include "console.h"
 #include "progress.h"
+#include "rdbsource.h"
 #include "util.h"
+
+/* What the headless printer and the console need from a run, whether the
+ * engine's or an RDB snapshot's (rdbsource): its console backend and a wait. */
+typedef struct RunView {
+    ConsoleBackend b;
+    int (*wait)(void *ctx, int timeout_ms);
+} RunView;
+
+static int engine_wait_ctx(void *ctx, int timeout_ms) { return engine_wait(ctx, timeout_ms); }
+
+static void run_view_for_engine(RunView *v, Engine *e) {
+    console_backend_for_engine(&v->b, e);
+    v->wait = engine_wait_ctx;
+}
+
+static void run_view_for_rdbsource(RunView *v, RdbSource *s) {
+    v->b.ctx = s;
+    v->b.snapshot = rdbsource_be_snapshot;
+    v->b.pause = rdbsource_be_pause;
+    v->b.resume = rdbsource_be_resume;
+    v->b.set_workers = rdbsource_be_set_workers;
+    v->b.set_rate = rdbsource_be_set_rate;
+    v->b.request_stop = rdbsource_be_request_stop;
+    v->b.log = rdbsource_be_log;
+    v->wait = rdbsource_be_wait;
+}
 
 /* Prints new warnings/errors from the engine's log to stderr. */
 static uint64_t print_events(const EngineSnapshot *s, uint64_t seen, int json) {
@@ -33,19 +60,19 @@ static uint64_t print_events(const EngineSnapshot *s, uint64_t seen, int json) {
 }
 
 /* Headless: one line a second until the run ends. */
-int cmd_headless(Engine *e, int json, const char *report) {
+static int headless_run(const RunView *v, int json, const char *report) {
     EngineSnapshot *s = malloc(sizeof(*s));
     char line[2048];
     uint64_t seen = 0;
     int stop_sent = 0;
     if (!s) return 1;
     for (;;) {
-        int fin = engine_wait(e, 1000);
+        int fin = v->wait(v->b.ctx, 1000);
         if (cmd_signals && !stop_sent) {
-            engine_request_stop(e);
+            v->b.request_stop(v->b.ctx);
             stop_sent = 1;
         }
-        engine_snapshot(e, s);
+        v->b.snapshot(v->b.ctx, s);
         seen = print_events(s, seen, json);
         if (json)
             progress_json(s, line, sizeof(line));
@@ -72,9 +99,14 @@ int cmd_headless(Engine *e, int json, const char *report) {
     return rc;
 }
 
-int cmd_console(Engine *e, const char *title, const char *theme, int ascii) {
-    ConsoleBackend b;
-    console_backend_for_engine(&b, e);
+int cmd_headless(Engine *e, int json, const char *report) {
+    RunView v;
+    run_view_for_engine(&v, e);
+    return headless_run(&v, json, report);
+}
+
+static int console_view(const RunView *v, const char *title, const char *theme, int ascii) {
+    const ConsoleBackend b = v->b;
     ConsoleOptions co;
     memset(&co, 0, sizeof(co));
     co.theme = theme;
@@ -87,7 +119,7 @@ int cmd_console(Engine *e, const char *title, const char *theme, int ascii) {
     }
     EngineSnapshot *s = malloc(sizeof(*s));
     if (!s) return 1;
-    engine_snapshot(e, s);
+    b.snapshot(b.ctx, s);
     char summary[4096];
     progress_summary(s, NULL, summary, sizeof(summary));
     fputs(summary, stdout);
@@ -96,17 +128,54 @@ int cmd_console(Engine *e, const char *title, const char *theme, int ascii) {
     return rc;
 }
 
+int cmd_console(Engine *e, const char *title, const char *theme, int ascii) {
+    RunView v;
+    run_view_for_engine(&v, e);
+    return console_view(&v, title, theme, ascii);
+}
+
+/* `ferry copy --source-rdb FILE`: the same console and headless output over
+ * an RDB snapshot source. */
+static int cmd_copy_rdb(CopyCli *cli, const char *path) {
+    char err[FERRY_ERR_LEN];
+    RdbSource *s = rdbsource_create(path, &cli->copy, err, sizeof(err));
+    if (!s) {
+        fprintf(stderr, "ferry: %s\n", err);
+        return 1;
+    }
+    RunView v;
+    run_view_for_rdbsource(&v, s);
+    int tui = !cli->no_tui && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
+    int rc;
+    if (rdbsource_start(s, err, sizeof(err)) != 0) {
+        fprintf(stderr, "ferry: %s\n", err);
+        rc = 1;
+    } else if (tui) {
+        char title[1400], tl[300];
+        uri_format_redacted(&cli->copy.target.uri, tl, sizeof(tl));
+        snprintf(title, sizeof(title), "copy  snapshot %s → %s", path, tl);
+        rc = console_view(&v, title, cli->theme, cli->ascii);
+    } else {
+        rc = headless_run(&v, cli->json, cli->report);
+    }
+    rdbsource_free(s);
+    return rc;
+}
+
 int cmd_copy(int argc, char **argv) {
     CopyCli cli;
     char err[FERRY_ERR_LEN];
     cli_copy_init(&cli);
-    if (cli_parse_copy(&cli, argc, argv, err, sizeof(err)) != 0) {
+    const char *rdb_path = NULL;
+    int from_rdb = rdbsource_cli_wanted(argc, argv);
+    if ((from_rdb ? rdbsource_cli_parse(&cli, &rdb_path, argc, argv, err, sizeof(err))
+                  : cli_parse_copy(&cli, argc, argv, err, sizeof(err))) != 0) {
         fprintf(stderr, "ferry copy: %s\n", err);
         cli_copy_free(&cli);
         return 2;
     }
     if (cli.help) {
-        fputs(cli_copy_usage, stdout);
+        fputs(from_rdb ? rdbsource_cli_usage : cli_copy_usage, stdout);
         cli_copy_free(&cli);
         return 0;
     }
@@ -114,6 +183,11 @@ int cmd_copy(int argc, char **argv) {
         cli_scrub_argv(argc, argv);
         fprintf(stderr, "ferry: warning: a password in a URI is visible to other users of this machine (ps); "
                         "use FERRY_SOURCE_PASSWORD / FERRY_TARGET_PASSWORD or --source-password-file instead\n");
+    }
+    if (from_rdb) {
+        int rc = cmd_copy_rdb(&cli, rdb_path);
+        cli_copy_free(&cli);
+        return rc;
     }
     Engine *e = engine_create(&cli.copy, err, sizeof(err));
     if (!e) {

@@ -44,6 +44,7 @@ enum { BLOB_LISTPACK = 1, BLOB_ZIPLIST, BLOB_INTSET, BLOB_ZIPMAP, BLOB_NODEKEY }
 
 static const char SUFFIX_CORRUPT[] = ": the file is corrupt or not an RDB";
 static const char SUFFIX_TRUNC[] = ": the file is truncated";
+static const char SUFFIX_SHORT[] = ": the file is truncated or corrupt";
 
 typedef struct Buf {
     unsigned char *p;
@@ -235,8 +236,8 @@ static uint64_t rd_left(const RdbReader *r) {
 static int rd_fits(RdbReader *r, uint64_t off, uint64_t n, const char *what) {
     uint64_t left = rd_left(r);
     if (n > left)
-        return rd_corrupt(r, off, "%s of %llu bytes is larger than the %llu bytes left", what,
-                          (unsigned long long)n, (unsigned long long)left);
+        return rd_error(r, off, SUFFIX_SHORT, "%s of %llu bytes is larger than the %llu bytes left", what,
+                        (unsigned long long)n, (unsigned long long)left);
     return 0;
 }
 
@@ -298,8 +299,8 @@ static int rd_count(RdbReader *r, uint64_t *n, uint64_t min_bytes, const char *w
     if (rd_len(r, n, NULL) != 0) return -1;
     uint64_t left = rd_left(r);
     if (left != UINT64_MAX && *n > left / min_bytes)
-        return rd_corrupt(r, off, "%s count %llu cannot fit in the %llu bytes left", what,
-                          (unsigned long long)*n, (unsigned long long)left);
+        return rd_error(r, off, SUFFIX_SHORT, "%s count %llu cannot fit in the %llu bytes left", what,
+                        (unsigned long long)*n, (unsigned long long)left);
     return 0;
 }
 
@@ -1034,6 +1035,234 @@ int rdb_payload_verify(const unsigned char *p, size_t len, int *version) {
     if (crc64(0, p, len - 8) != stored) return -1;
     if (version) *version = p[len - 10] | p[len - 9] << 8;
     return 0;
+}
+
+/* ------------------------------------------------- set/hash payload elements */
+
+/* A cursor over a payload in memory. */
+typedef struct Cur {
+    const unsigned char *p, *end;
+    unsigned char *tmp; /* LZF output, owned */
+} Cur;
+
+static int cur_len(Cur *c, uint64_t *v, int *enc) {
+    if (c->p >= c->end) return -1;
+    unsigned char b = *c->p++;
+    *enc = -1;
+    switch (b >> 6) {
+    case 0: *v = b & 0x3f; return 0;
+    case 1:
+        if (c->p >= c->end) return -1;
+        *v = (uint64_t)(b & 0x3f) << 8 | *c->p++;
+        return 0;
+    case 2: {
+        int n = b == 0x80 ? 4 : b == 0x81 ? 8 : 0;
+        if (!n || c->end - c->p < n) return -1;
+        *v = 0;
+        for (int i = 0; i < n; i++) *v = *v << 8 | *c->p++;
+        return 0;
+    }
+    default: *enc = b & 0x3f; *v = 0; return 0;
+    }
+}
+
+/* One RDB string, decoded into s and n (pointing into the payload, into
+ * c->tmp for LZF, or into num for integers). */
+static int cur_string(Cur *c, const unsigned char **s, size_t *n, char num[24]) {
+    uint64_t v, clen, ulen;
+    int enc, e2;
+    if (cur_len(c, &v, &enc) != 0) return -1;
+    if (enc < 0) {
+        if ((uint64_t)(c->end - c->p) < v) return -1;
+        *s = c->p;
+        *n = (size_t)v;
+        c->p += v;
+        return 0;
+    }
+    if (enc <= 2) {
+        int k = 1 << enc;
+        if (c->end - c->p < k) return -1;
+        const unsigned char *x = c->p;
+        long long iv = enc == 0 ? (int8_t)x[0] : enc == 1 ? (int16_t)(uint16_t)(x[0] | x[1] << 8) : (int32_t)le32(x);
+        c->p += k;
+        *n = (size_t)snprintf(num, 24, "%lld", iv);
+        *s = (const unsigned char *)num;
+        return 0;
+    }
+    if (enc != 3 || cur_len(c, &clen, &e2) != 0 || cur_len(c, &ulen, &e2) != 0) return -1;
+    if ((uint64_t)(c->end - c->p) < clen || clen == 0 || ulen > clen * RDB_LZF_MAX_RATIO + 64) return -1;
+    unsigned char *t = realloc(c->tmp, (size_t)ulen + 1);
+    if (!t) return -1;
+    c->tmp = t;
+    if (rdb_lzf_decompress(c->p, (size_t)clen, t, (size_t)ulen) != ulen) return -1;
+    c->p += clen;
+    *s = t;
+    *n = (size_t)ulen;
+    return 0;
+}
+
+static int emit_int(RdbElementFn fn, void *ud, long long v) {
+    char num[24];
+    int n = snprintf(num, sizeof(num), "%lld", v);
+    return fn(ud, (const unsigned char *)num, (size_t)n);
+}
+
+static long long sign_extend(uint64_t v, int bits) {
+    uint64_t m = 1ULL << (bits - 1);
+    return (long long)((v ^ m) - m);
+}
+
+static int elements_listpack(const unsigned char *p, size_t n, RdbElementFn fn, void *ud) {
+    if (n < 7 || le32(p) != n || p[n - 1] != 0xff) return -1;
+    const unsigned char *q = p + 6, *end = p + n - 1;
+    while (q < end) {
+        unsigned char b = q[0];
+        size_t hdr, slen = 0, size;
+        int isstr = 0;
+        uint64_t iv = 0;
+        int bits = 0;
+        if (b < 0x80) { hdr = 1; iv = b; bits = 0; }
+        else if ((b & 0xc0) == 0x80) { hdr = 1; slen = b & 0x3f; isstr = 1; }
+        else if ((b & 0xe0) == 0xc0) { if (end - q < 2) return -1; hdr = 2; iv = (uint64_t)(b & 0x1f) << 8 | q[1]; bits = 13; }
+        else if ((b & 0xf0) == 0xe0) { if (end - q < 2) return -1; hdr = 2; slen = (size_t)(b & 0x0f) << 8 | q[1]; isstr = 1; }
+        else if (b == 0xf0) { if (end - q < 5) return -1; hdr = 5; slen = le32(q + 1); isstr = 1; }
+        else if (b >= 0xf1 && b <= 0xf4) {
+            int k = b == 0xf1 ? 2 : b == 0xf2 ? 3 : b == 0xf3 ? 4 : 8;
+            if (end - q < 1 + k) return -1;
+            hdr = 1 + (size_t)k;
+            for (int i = k - 1; i >= 0; i--) iv = iv << 8 | q[1 + i];
+            bits = 8 * k;
+        } else {
+            return -1;
+        }
+        if ((size_t)(end - q) < hdr || (size_t)(end - q) - hdr < slen) return -1;
+        size = hdr + slen;
+        int rc = isstr ? fn(ud, q + hdr, slen) : emit_int(fn, ud, bits ? sign_extend(iv, bits) : (long long)iv);
+        if (rc != 0) return -1;
+        size_t back = size <= 127 ? 1 : size < 16383 ? 2 : size < 2097151 ? 3 : size < 268435455 ? 4 : 5;
+        if ((size_t)(end - q) < size + back) return -1;
+        q += size + back;
+    }
+    return 0;
+}
+
+static int elements_ziplist(const unsigned char *p, size_t n, RdbElementFn fn, void *ud) {
+    if (n < 11 || le32(p) != n || p[n - 1] != 0xff) return -1;
+    const unsigned char *q = p + 10, *end = p + n - 1;
+    while (q < end) {
+        size_t prev = q[0] < 254 ? 1 : 5; /* prevlen */
+        if ((size_t)(end - q) <= prev) return -1;
+        q += prev;
+        unsigned char b = q[0];
+        size_t hdr, slen = 0;
+        int rc;
+        if ((b >> 6) == 0) { hdr = 1; slen = b & 0x3f; }
+        else if ((b >> 6) == 1) { if (end - q < 2) return -1; hdr = 2; slen = (size_t)(b & 0x3f) << 8 | q[1]; }
+        else if (b == 0x80) {
+            if (end - q < 5) return -1;
+            hdr = 5;
+            slen = (size_t)q[1] << 24 | (size_t)q[2] << 16 | (size_t)q[3] << 8 | q[4];
+        } else {
+            int k = b == 0xc0 ? 2 : b == 0xd0 ? 4 : b == 0xe0 ? 8 : b == 0xf0 ? 3 : b == 0xfe ? 1 : 0;
+            if (k) {
+                if (end - q < 1 + k) return -1;
+                uint64_t v = 0;
+                for (int i = k - 1; i >= 0; i--) v = v << 8 | q[1 + i];
+                rc = emit_int(fn, ud, sign_extend(v, 8 * k));
+                q += 1 + k;
+            } else if (b >= 0xf1 && b <= 0xfd) {
+                rc = emit_int(fn, ud, (b & 0x0f) - 1);
+                q += 1;
+            } else {
+                return -1;
+            }
+            if (rc != 0) return -1;
+            continue;
+        }
+        if ((size_t)(end - q) < hdr || (size_t)(end - q) - hdr < slen) return -1;
+        if (fn(ud, q + hdr, slen) != 0) return -1;
+        q += hdr + slen;
+    }
+    return 0;
+}
+
+static int elements_zipmap(const unsigned char *p, size_t n, RdbElementFn fn, void *ud) {
+    if (n < 2 || p[n - 1] != 0xff) return -1;
+    const unsigned char *q = p + 1, *end = p + n - 1;
+    while (q < end) {
+        for (int part = 0; part < 2; part++) {
+            size_t l;
+            if (q >= end) return -1;
+            if (q[0] < 254) {
+                l = q[0];
+                q++;
+            } else {
+                if (end - q < 5) return -1;
+                l = le32(q + 1);
+                q += 5;
+            }
+            size_t fr = 0;
+            if (part == 1) { /* the value's unused bytes */
+                if (q >= end) return -1;
+                fr = *q++;
+            }
+            if ((size_t)(end - q) < l || (size_t)(end - q) - l < fr) return -1;
+            if (fn(ud, q, l) != 0) return -1;
+            q += l + fr;
+        }
+    }
+    return 0;
+}
+
+static int elements_intset(const unsigned char *p, size_t n, RdbElementFn fn, void *ud) {
+    if (n < 8) return -1;
+    uint32_t enc = le32(p), cnt = le32(p + 4);
+    if ((enc != 2 && enc != 4 && enc != 8) || 8 + (uint64_t)enc * cnt != n) return -1;
+    for (uint32_t i = 0; i < cnt; i++) {
+        uint64_t v = 0;
+        for (int b = (int)enc - 1; b >= 0; b--) v = v << 8 | p[8 + i * enc + (uint32_t)b];
+        if (emit_int(fn, ud, sign_extend(v, 8 * (int)enc)) != 0) return -1;
+    }
+    return 0;
+}
+
+int rdb_payload_elements(const unsigned char *p, size_t len, RdbElementFn fn, void *ud) {
+    if (!p || len < 1 + RDB_PAYLOAD_FOOTER) return -1;
+    Cur c = {p + 1, p + len - RDB_PAYLOAD_FOOTER, NULL};
+    int type = p[0], rc = -1;
+    const unsigned char *s;
+    size_t n;
+    char num[24];
+    uint64_t count;
+    int enc;
+    switch (type) {
+    case RDB_TYPE_SET:
+    case RDB_TYPE_HASH:
+        if (cur_len(&c, &count, &enc) != 0 || enc >= 0) break;
+        if (type == RDB_TYPE_HASH) {
+            if (count > UINT64_MAX / 2) break;
+            count *= 2;
+        }
+        rc = 0;
+        for (uint64_t i = 0; i < count && rc == 0; i++)
+            rc = cur_string(&c, &s, &n, num) != 0 || fn(ud, s, n) != 0 ? -1 : 0;
+        if (rc == 0 && c.p != c.end) rc = -1;
+        break;
+    case RDB_TYPE_SET_INTSET:
+    case RDB_TYPE_SET_LISTPACK:
+    case RDB_TYPE_HASH_LISTPACK:
+    case RDB_TYPE_HASH_ZIPLIST:
+    case RDB_TYPE_HASH_ZIPMAP:
+        if (cur_string(&c, &s, &n, num) != 0 || c.p != c.end) break;
+        rc = type == RDB_TYPE_SET_INTSET    ? elements_intset(s, n, fn, ud)
+           : type == RDB_TYPE_HASH_ZIPLIST  ? elements_ziplist(s, n, fn, ud)
+           : type == RDB_TYPE_HASH_ZIPMAP   ? elements_zipmap(s, n, fn, ud)
+                                            : elements_listpack(s, n, fn, ud);
+        break;
+    default: break;
+    }
+    free(c.tmp);
+    return rc;
 }
 
 /* ------------------------------------------------------------------- LZF */

@@ -174,6 +174,16 @@ const char *rdb_type_name(int rdb_type);
 int rdb_file_verify(const char *path, const _Atomic int *cancel, _Atomic uint64_t *done,
                     char *err, size_t errlen);
 
+/* The elements of a set or hash payload, in the payload's order, decoded
+ * (integers as decimal text): a set's members, or a hash's field, value,
+ * field, value... fn returns 0 to go on. Returns 0, or -1 when the payload
+ * is not a set or hash in an encoding this knows (plain, intset, listpack,
+ * ziplist, zipmap; not the field-TTL kinds) or is malformed, or fn said
+ * stop. The footer is not checked (see rdb_payload_verify). For comparing
+ * contents when two servers lay the same value out differently. */
+typedef int (*RdbElementFn)(void *ud, const unsigned char *s, size_t len);
+int rdb_payload_elements(const unsigned char *p, size_t len, RdbElementFn fn, void *ud);
+
 /* Checks a DUMP/RESTORE payload's footer: 0 and *version, or -1. */
 int rdb_payload_verify(const unsigned char *p, size_t len, int *version);
 

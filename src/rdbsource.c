@@ -2,9 +2,11 @@
  *
  * Threads (the engine's design with the file reader in the scanner's place):
  *
- *   reader   ── verifies the file's CRC64, then walks it (rdb.c): keys the
- *               db map and filters keep become RsBatch es of ready RESTORE
- *               payloads ──► queue (bounded, and by bytes in flight) ──┐
+ *   reader   ── walks the file twice (rdb.c): a pre-pass that writes
+ *               nothing (structure, CRC64, key count, dbs → the guards),
+ *               then the copy pass: keys the db map and filters keep
+ *               become RsBatches of ready RESTORE payloads
+ *               ──► queue (bounded, and by bytes in flight) ─────────────┐
  *   worker 0..N-1 ◄── queue_pop ─ pipelined RESTORE … ABSTTL on its own   │
  *               target connection; BUSYKEY → DUMP+PEXPIRETIME check    ◄──┘
  *   monitor  ── once a second: stats_tick() and a sample of the target
@@ -96,7 +98,7 @@ struct RdbSource {
     uint64_t file_size;
     int version, valkey;
     _Atomic uint64_t offset;      /* bytes read so far */
-    _Atomic uint64_t verify_done; /* bytes checksummed so far */
+    _Atomic uint64_t verify_done; /* bytes of the pre-pass so far */
     _Atomic int verifying;
 
     /* The target. ctl: create, then the reader thread only. */
@@ -107,14 +109,14 @@ struct RdbSource {
 
     /* The db plan (reader thread). */
     int plan;
-    int single_dst, single_src;
-    unsigned char *db_seen;  /* bit per source db: checked/announced */
-    int want_dst;            /* target db of the key rs_want() just accepted */
-    int want_abort;
-    char want_err[FERRY_ERR_LEN];
+    int single_dst;
+    unsigned char *db_wanted; /* bit per source db: has keys to copy (pre-pass) */
+    unsigned char *db_told;   /* bit per source db: "not in --db-map" said */
+    int want_dst;             /* target db of the key rs_want() just accepted */
+    uint64_t file_keys;       /* keys in the file (pre-pass) */
 
     /* Under lock, for snapshots. */
-    int cur_src, cur_dst, dbs_done, reader_finished;
+    int cur_src, cur_dst, dbs_done, dbs_total, reader_finished;
     ServerSnapshot srv[2];
     int64_t srv_ok_ms;
     char fail_samples[FAIL__COUNT][3][128];
@@ -365,10 +367,101 @@ static FailReason rs_classify(const char *e) {
     return FAIL_OTHER;
 }
 
+/* A set's or hash's elements, copied out of a payload or a reply. */
+typedef struct RsSpan {
+    const char *p;
+    size_t len;
+} RsSpan;
+
+typedef struct RsElems {
+    char *buf;
+    size_t used, cap;
+    size_t *off, *len;
+    size_t n, ncap;
+} RsElems;
+
+static int rs_elems_add(void *ud, const unsigned char *p, size_t n) {
+    RsElems *e = ud;
+    if (e->n == e->ncap) {
+        size_t cap = e->ncap ? e->ncap * 2 : 64;
+        size_t *o = realloc(e->off, cap * sizeof(*o));
+        if (!o) return -1;
+        e->off = o;
+        size_t *l = realloc(e->len, cap * sizeof(*l));
+        if (!l) return -1;
+        e->len = l;
+        e->ncap = cap;
+    }
+    if (e->used + n + 1 > e->cap) {
+        size_t cap = e->cap ? e->cap : 4096;
+        while (cap < e->used + n + 1) cap *= 2;
+        char *b = realloc(e->buf, cap);
+        if (!b) return -1;
+        e->buf = b;
+        e->cap = cap;
+    }
+    memcpy(e->buf + e->used, p, n);
+    e->off[e->n] = e->used;
+    e->len[e->n++] = n;
+    e->used += n;
+    return 0;
+}
+
+static int rs_span_cmp(const void *x, const void *y) {
+    const RsSpan *a = x, *b = y;
+    size_t n = a->len < b->len ? a->len : b->len;
+    int c = memcmp(a->p, b->p, n);
+    return c ? c : (a->len < b->len ? -1 : a->len > b->len);
+}
+
+/* Sorts members (unit 1) or field/value pairs by field (unit 2). */
+static void rs_canonical(RsSpan *v, size_t n, int unit) { qsort(v, n / (size_t)unit, sizeof(RsSpan) * (size_t)unit, rs_span_cmp); }
+
+/* The payload differs from the target's DUMP but the expiry matches: is it
+ * the same set or hash, laid out by another hash table (or encoding)? The
+ * payload is decoded here; the target is read with SMEMBERS/HGETALL. Rare
+ * path (only BUSYKEYs with differing payloads), so plain reads are fine. */
+static int rs_same_contents(RsWorker *w, const RsBatch *b, const RsItem *it) {
+    const unsigned char *pay = (const unsigned char *)b->data + it->pay_off;
+    const char *tn = rdb_type_name(pay[0]);
+    int hash = tn && !strcmp(tn, "hash");
+    if (!tn || (!hash && strcmp(tn, "set"))) return 0;
+    RsElems e = {0};
+    RsSpan *mine = NULL, *theirs = NULL;
+    redisReply *r = NULL;
+    int same = 0;
+    if (rdb_payload_elements(pay, it->pay_len, rs_elems_add, &e) != 0) goto out;
+    const char *a[2] = {hash ? "HGETALL" : "SMEMBERS", b->data + it->key_off};
+    size_t l[2] = {hash ? 7 : 8, it->key_len};
+    r = conn_command_argv(w->c, 2, a, l);
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != e.n) goto out;
+    mine = malloc(sizeof(RsSpan) * (e.n ? e.n : 1));
+    theirs = malloc(sizeof(RsSpan) * (e.n ? e.n : 1));
+    if (!mine || !theirs) goto out;
+    for (size_t i = 0; i < e.n; i++) {
+        mine[i] = (RsSpan){e.buf + e.off[i], e.len[i]};
+        if (r->element[i]->type != REDIS_REPLY_STRING) goto out;
+        theirs[i] = (RsSpan){r->element[i]->str, r->element[i]->len};
+    }
+    rs_canonical(mine, e.n, hash ? 2 : 1);
+    rs_canonical(theirs, e.n, hash ? 2 : 1);
+    same = 1;
+    for (size_t i = 0; i < e.n && same; i++) same = rs_span_cmp(&mine[i], &theirs[i]) == 0;
+out:
+    if (r) freeReplyObject(r);
+    free(mine);
+    free(theirs);
+    free(e.buf);
+    free(e.off);
+    free(e.len);
+    return same;
+}
+
 /* For every BUSYKEY: is the target's key ours already, value and expiry?
  * One pipeline of DUMP (+ PEXPIRETIME) on the target. The DUMP footers
  * (version, CRC) are left out of the comparison: the same value written by
- * a newer target is still the same value. */
+ * a newer target is still the same value; a set or hash whose bytes differ
+ * is compared by contents (as the engine does). */
 static int rs_check_busy(RsWorker *w, const RsBatch *b, int nbusy, char *err, size_t errlen) {
     RdbSource *s = w->s;
     for (;;) {
@@ -394,18 +487,22 @@ static int rs_check_busy(RsWorker *w, const RsBatch *b, int nbusy, char *err, si
             }
             int same = d->type == REDIS_REPLY_STRING && d->len == it->pay_len && it->pay_len > RDB_PAYLOAD_FOOTER &&
                        memcmp(d->str, b->data + it->pay_off, it->pay_len - RDB_PAYLOAD_FOOTER) == 0;
+            if (!same && d->type == REDIS_REPLY_STRING) same = 2; /* contents, below */
             if (same && t) {
                 long long theirs = t->type == REDIS_REPLY_INTEGER ? t->integer : -3;
                 long long want = it->expire_ms ? it->expire_ms : -1;
-                same = theirs == want;
+                if (theirs != want) same = 0;
             }
             w->same[j] = (unsigned char)same;
             freeReplyObject(d);
             if (t) freeReplyObject(t);
         }
-        if (j == nbusy) return 0;
+        if (j == nbusy) break;
         if (rs_reconnect(w, b->dst_db, err, errlen) != 0) return -1;
     }
+    for (int j = 0; j < nbusy; j++)
+        if (w->same[j] == 2) w->same[j] = (unsigned char)rs_same_contents(w, b, &b->it[w->busy[j]]);
+    return 0;
 }
 
 /* RESTOREs every key of b. -1 (message in err) on what must stop the run:
@@ -595,8 +692,8 @@ static void rs_spawn_workers_locked(RdbSource *s, int n) {
 
 /* ----------------------------------------------------------------- reader */
 
-static int rs_db_seen(RdbSource *s, int db) { return (s->db_seen[db >> 3] >> (db & 7)) & 1; }
-static void rs_db_mark(RdbSource *s, int db) { s->db_seen[db >> 3] |= (unsigned char)(1u << (db & 7)); }
+static int rs_bit(const unsigned char *bits, int db) { return (bits[db >> 3] >> (db & 7)) & 1; }
+static void rs_bit_set(unsigned char *bits, int db) { bits[db >> 3] |= (unsigned char)(1u << (db & 7)); }
 
 /* 0 when target db dst may be written (empty, or a policy was chosen); -1
  * with a message. Uses the control connection (create, reader thread). */
@@ -619,49 +716,91 @@ static int rs_check_target_db(RdbSource *s, int dst, char *err, size_t errlen) {
     return 0;
 }
 
-/* Asked by the reader before each value: the db map, the filters, then the
- * rest of the db plan (which only wanted keys can violate). A violation
- * sets want_abort: the reader stops before any key of that db is queued. */
-static int rs_want(void *ud, int db, const char *key, size_t len, int type) {
-    RdbSource *s = ud;
-    if (s->want_abort) return 0;
-    int dst = db;
-    if (s->plan == PLAN_MAP) {
-        dst = dbmap_target(&s->opt.dbmap, db);
-        if (dst < 0) {
-            if (!rs_db_seen(s, db)) {
-                rs_db_mark(s, db);
-                eventlog_add(&s->log, EV_INFO, "db %d of the snapshot is not in --db-map: its keys are left out", db);
-            }
-            return 0;
-        }
+/* 1 when the key is to be copied (its target db in *dst), 0 when the db map
+ * (*unmapped = 1) or a filter leaves it out. */
+static int rs_select(RdbSource *s, int db, const char *key, size_t len, int type, int *dst, int *unmapped) {
+    *unmapped = 0;
+    *dst = s->plan == PLAN_SINGLE ? s->single_dst : db;
+    if (s->plan == PLAN_MAP && (*dst = dbmap_target(&s->opt.dbmap, db)) < 0) {
+        *unmapped = 1;
+        return 0;
     }
     if (!filter_key(&s->opt.filter, key, len)) return 0;
     if (s->opt.filter.types) {
         const char *tn = rdb_type_name(type);
         if (!filter_type(&s->opt.filter, filter_type_from_name(tn ? tn : "other"))) return 0;
     }
-    if (s->plan == PLAN_SINGLE) {
-        if (s->single_src < 0) s->single_src = db;
-        if (db != s->single_src) {
-            snprintf(s->want_err, sizeof(s->want_err),
-                     "the snapshot holds keys in db %d and db %d but the target URI names one db (/%d): map each with --db-map (e.g. %d:%d,%d:…) and drop the /db from the target; nothing of db %d was written",
-                     s->single_src, db, s->single_dst, s->single_src, s->single_dst, db, db);
-            s->want_abort = 1;
-            return 0;
-        }
-        dst = s->single_dst;
-    } else if (!rs_db_seen(s, db)) {
-        char err[FERRY_ERR_LEN - 64];
-        if (rs_check_target_db(s, db, err, sizeof(err)) != 0) {
-            snprintf(s->want_err, sizeof(s->want_err), "%s (nothing of snapshot db %d was written)", err, db);
-            s->want_abort = 1;
-            return 0;
-        }
-        rs_db_mark(s, db);
-    }
-    s->want_dst = dst;
     return 1;
+}
+
+/* The pre-pass: notes which dbs have keys to copy; never asks for a payload. */
+static int rs_prewant(void *ud, int db, const char *key, size_t len, int type) {
+    RdbSource *s = ud;
+    int dst, unmapped;
+    if (rs_select(s, db, key, len, type, &dst, &unmapped)) rs_bit_set(s->db_wanted, db);
+    return 0;
+}
+
+/* The copy pass. */
+static int rs_want(void *ud, int db, const char *key, size_t len, int type) {
+    RdbSource *s = ud;
+    int dst, unmapped;
+    if (rs_select(s, db, key, len, type, &dst, &unmapped)) {
+        s->want_dst = dst;
+        return 1;
+    }
+    if (unmapped && !rs_bit(s->db_told, db)) {
+        rs_bit_set(s->db_told, db);
+        eventlog_add(&s->log, EV_INFO, "db %d of the snapshot is not in --db-map: its keys are left out", db);
+    }
+    return 0;
+}
+
+/* Before anything is written: the whole file is walked (structure, and
+ * the CRC64 at its end), the keys counted, the dbs that will receive keys
+ * found; then the guards that need them. 0, or -1 with a message. */
+static int rs_prepass(RdbSource *s, char *err, size_t errlen) {
+    RdbReader *r = rdb_reader_open_file(s->path, err, errlen);
+    if (!r) return -1;
+    rdb_reader_set_want(r, rs_prewant, s);
+    RdbEvent ev;
+    int rc, checksum = 0;
+    uint64_t keys = 0;
+    while ((rc = rdb_next(r, &ev, err, errlen)) == 1) {
+        atomic_store(&s->verify_done, rdb_reader_offset(r));
+        if (ev.type == RDB_EV_KEY) keys++;
+        if (ev.type == RDB_EV_END) checksum = ev.checksum;
+        if (s->stop) {
+            rdb_reader_free(r);
+            return util_err(err, errlen, "stopped while the snapshot was being verified");
+        }
+    }
+    rdb_reader_free(r);
+    if (rc < 0) return -1;
+    s->file_keys = keys;
+    if (checksum)
+        eventlog_add(&s->log, EV_INFO, "snapshot verified: %llu keys, checksum correct", (unsigned long long)keys);
+    else
+        eventlog_add(&s->log, EV_WARN, "snapshot read through: %llu keys, but it carries no checksum (saved with rdbchecksum no)",
+                     (unsigned long long)keys);
+    int first = -1, ndb = 0;
+    for (int db = 0; db < RS_DB_BITS; db++) {
+        if (!rs_bit(s->db_wanted, db)) continue;
+        ndb++;
+        if (s->plan == PLAN_SINGLE && first >= 0)
+            return util_err(err, errlen, "the snapshot holds keys in db %d and db %d but the target URI names one db (/%d): map each with --db-map (e.g. %d:%d,%d:…) and drop the /db from the target, or filter down to one db; nothing was written",
+                            first, db, s->single_dst, first, s->single_dst, db);
+        if (first < 0) first = db;
+        if (s->plan == PLAN_SAME && rs_check_target_db(s, db, err, errlen) != 0) {
+            size_t n = strlen(err);
+            snprintf(err + n, errlen - n, "; nothing was written");
+            return -1;
+        }
+    }
+    pthread_mutex_lock(&s->lock);
+    s->dbs_total = ndb;
+    pthread_mutex_unlock(&s->lock);
+    return 0;
 }
 
 /* Pushes b (the queue takes it); waits while too many bytes are queued. */
@@ -741,18 +880,17 @@ static void *rs_reader_main(void *arg) {
 
     char size[16];
     util_fmt_bytes(size, sizeof(size), (double)s->file_size);
-    eventlog_add(&s->log, EV_INFO, "verifying the snapshot's checksum (%s) before writing anything", size);
+    eventlog_add(&s->log, EV_INFO, "verifying the snapshot (%s) before writing anything", size);
     atomic_store(&s->verifying, 1);
-    int v = rdb_file_verify(s->path, &s->stop, &s->verify_done, err, sizeof(err));
+    int v = rs_prepass(s, err, sizeof(err));
     atomic_store(&s->verifying, 0);
-    if (v < 0) {
+    if (v != 0) {
         if (!s->stop) rs_fail(s, err);
         goto out;
     }
-    if (v == 0)
-        eventlog_add(&s->log, EV_WARN, "the snapshot carries no checksum (saved with rdbchecksum no): it cannot be verified; reading it anyway");
-    else
-        eventlog_add(&s->log, EV_INFO, "checksum verified");
+    pthread_mutex_lock(&s->stats.lock);
+    s->stats.total_estimate = s->file_keys; /* filtered keys count as done too */
+    pthread_mutex_unlock(&s->stats.lock);
 
     rdb_reader_set_want(s->rdb, rs_want, s);
     RsBatch *b = NULL;
@@ -763,10 +901,6 @@ static void *rs_reader_main(void *arg) {
         if (!rs_wait_unpaused(s)) break;
         int rc = rdb_next(s->rdb, &ev, err, sizeof(err));
         atomic_store(&s->offset, rdb_reader_offset(s->rdb));
-        if (s->want_abort) {
-            rs_fail(s, s->want_err);
-            break;
-        }
         if (rc < 0) {
             rs_fail(s, err);
             break;
@@ -944,7 +1078,8 @@ static void rs_destroy(RdbSource *s) {
     if (s->ctl) conn_close(s->ctl);
     if (s->rdb) rdb_reader_free(s->rdb);
     if (s->report) fclose(s->report);
-    free(s->db_seen);
+    free(s->db_wanted);
+    free(s->db_told);
     filter_free(&s->opt.filter);
     stats_destroy(&s->stats);
     eventlog_destroy(&s->log);
@@ -979,7 +1114,6 @@ RdbSource *rdbsource_create(const char *path, const CopyOptions *o, char *err, s
     s->workers_target = s->opt.workers;
     s->rate = s->opt.rate;
     s->cur_src = s->cur_dst = -1;
-    s->single_src = -1;
     util_strlcpy(s->path, path, sizeof(s->path));
     uri_format_redacted(&o->target.uri, s->tlabel, sizeof(s->tlabel));
     snprintf(s->srv[0].label, sizeof(s->srv[0].label), "snapshot %s", path);
@@ -987,7 +1121,7 @@ RdbSource *rdbsource_create(const char *path, const CopyOptions *o, char *err, s
     s->srv[1].status = RATE_INIT;
     s->srv[1].age_ms = -1;
 
-    if (!(s->db_seen = calloc(RS_DB_BITS / 8, 1))) {
+    if (!(s->db_wanted = calloc(RS_DB_BITS / 8, 1)) || !(s->db_told = calloc(RS_DB_BITS / 8, 1))) {
         util_err(err, errlen, "out of memory");
         goto fail;
     }
@@ -1206,7 +1340,6 @@ void rdbsource_snapshot(RdbSource *s, EngineSnapshot *out) {
     stats_snapshot(&s->stats, &out->stats, now);
     uint64_t off = atomic_load(&s->offset);
     double frac = s->file_size ? (double)off / (double)s->file_size : 0;
-    if (frac > 1) frac = 1;
     pthread_mutex_lock(&s->lock);
     out->state = s->state;
     util_strlcpy(out->reason, s->reason, sizeof(out->reason));
@@ -1216,9 +1349,10 @@ void rdbsource_snapshot(RdbSource *s, EngineSnapshot *out) {
     sc->db_src = s->cur_src;
     sc->db_dst = s->cur_dst;
     sc->dbs_done = s->dbs_done;
-    sc->dbs_total = s->reader_finished ? s->dbs_done : 0;
-    sc->cursor = off;
-    sc->db_progress = frac;
+    sc->dbs_total = s->dbs_total;
+    int verifying = atomic_load(&s->verifying);
+    sc->cursor = verifying ? atomic_load(&s->verify_done) : off;
+    sc->db_progress = verifying && s->file_size ? (double)atomic_load(&s->verify_done) / (double)s->file_size : frac;
     sc->finished = s->reader_finished;
     out->source = s->srv[0];
     out->source.status = RATE_OK;
@@ -1228,21 +1362,14 @@ void rdbsource_snapshot(RdbSource *s, EngineSnapshot *out) {
     out->target.age_ms = s->srv_ok_ms ? now - s->srv_ok_ms : -1;
     out->target.status = !s->srv_ok_ms ? RATE_INIT : out->target.age_ms > 3000 ? RATE_STALE : RATE_OK;
     memcpy(out->fail_samples, s->fail_samples, sizeof(out->fail_samples));
+    /* After the pre-pass the key total is exact and stats_snapshot() gives
+     * progress and ETA from it; before, there is nothing to show yet. */
     if (rs_final(s->state)) {
         out->stats.progress = 1.0;
         out->stats.eta_ms = 0;
-    } else if (atomic_load(&s->verifying) || !s->started) {
+    } else if (verifying || !s->started) {
         out->stats.progress = 0;
         out->stats.eta_ms = -1;
-    } else {
-        /* The file read so far, scaled by how much of what was read is done. */
-        uint64_t read = out->stats.scanned ? out->stats.scanned : 1;
-        double done = (double)out->stats.done / (double)read;
-        double p = frac * (done > 1 ? 1 : done);
-        out->stats.progress = p;
-        out->stats.eta_ms = p > 0.01 && out->stats.elapsed_ms > 0
-                                ? (int64_t)((double)out->stats.elapsed_ms * (1 - p) / p)
-                                : -1;
     }
     int n = 0;
     for (int i = 0; i < ENGINE_MAX_WORKERS; i++) {

@@ -11,10 +11,12 @@
  * and expiry (identical, or a conflict handled by --on-conflict); dropped
  * target connections are reopened and the interrupted RESTOREs resent.
  *
- * Before anything is written, the file's checksum is verified end to end
- * (a corrupt or truncated snapshot writes nothing) and the guards run: the
- * target is reachable, not a cluster node, accepts the file's RDB version,
- * and its dbs are empty unless --on-conflict was chosen.
+ * Before anything is written, the whole file is walked once: its structure
+ * and its CRC64 (a corrupt or truncated snapshot writes nothing), its key
+ * count (exact progress and ETA), the dbs that will receive keys. Then the
+ * guards: the target is reachable, not a cluster node, accepts the file's
+ * RDB version; the target dbs that will receive keys are empty unless
+ * --on-conflict was chosen; a target URI naming one db gets one db's keys.
  *
  * The control and snapshot API mirrors the engine's (create / start / wait /
  * snapshot into an EngineSnapshot / pause / resume / set_workers / set_rate
@@ -35,12 +37,14 @@ typedef struct RdbSource RdbSource;
  * the guards. Uses o's target, dbmap, filter, workers, batch, rate,
  * on_conflict(_explicit), report_path and sample_servers; o->source is not
  * used. Db plan: --db-map as given (other dbs of the file are left out);
- * else a /db on the target URI takes the file's one db (a second db in the
- * file stops the run before any of its keys is written); else every db to
- * the same number. NULL with a one-line message when anything fails; the
- * caller keeps o. */
+ * else a /db on the target URI takes the keys of the file's one db (keys
+ * selected in two dbs fail the run before anything is written); else every
+ * db to the same number. NULL with a one-line message when a check that
+ * needs no reading of the file fails (the rest fail the run, with its
+ * reason, before the first write); the caller keeps o. */
 RdbSource *rdbsource_create(const char *path, const CopyOptions *o, char *err, size_t errlen);
-/* Starts the reader (checksum first), the workers and the monitor. */
+/* Starts the reader (the verifying pre-pass first), the workers and the
+ * monitor. */
 int rdbsource_start(RdbSource *s, char *err, size_t errlen);
 /* Waits up to timeout_ms (-1 = forever) for the run to end; 1 when it has. */
 int rdbsource_wait(RdbSource *s, int timeout_ms);

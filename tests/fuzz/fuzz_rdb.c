@@ -4,7 +4,8 @@
  * or 1..15 bytes per read, to cross every buffer boundary), whether the
  * size is known (a file) or not (a socket), the replication framings
  * ("$EOF:<mark>" and "$<len>"), and whether the reader is told to skip some
- * keys (values walked but not copied). The rest is the snapshot.
+ * keys (values walked but not copied). The rest is the snapshot. Mode
+ * 0xff instead feeds the rest to rdb_payload_elements() as a DUMP payload.
  *
  * What must hold, whatever the input: no crash, no sanitizer report, no
  * hang (every loop consumes input), memory bounded by libFuzzer's RSS
@@ -41,11 +42,22 @@ static int skip_odd(void *ud, int db, const char *key, size_t len, int type) {
     return len == 0 || (key[0] ^ (char)len) & 1;
 }
 
+static int count_element(void *ud, const unsigned char *s, size_t len) {
+    (void)s;
+    *(size_t *)ud += len + 1;
+    return 0;
+}
+
 static const char MARK[] = "0123456789012345678901234567890123456789";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1) return 0;
     uint8_t mode = data[0];
+    if (mode == 0xff) { /* the rest is a DUMP payload: the set/hash decoder */
+        size_t total = 0;
+        rdb_payload_elements(data + 1, size - 1, count_element, &total);
+        return 0;
+    }
     Src s = {data + 1, size - 1, 0, mode & 0x0f};
     int framing = (mode >> 4) & 3; /* 0 file-like, 1 unknown size, 2 $EOF:, 3 $<len> */
     RdbReader *r = rdb_reader_new(src_read, &s, "fuzz.rdb", framing == 0 ? s.len : 0);
