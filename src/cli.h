@@ -29,6 +29,11 @@ void cli_copy_free(CopyCli *c);
  * --source-password-file / --target-password-file. */
 int cli_parse_copy(CopyCli *c, int argc, char **argv, char *err, size_t errlen);
 
+/* One option of `ferry copy` that is not about servers (see cli_common.h
+ * for those): returns 0 not one of these, 1 a flag, 2 value used, -1 error.
+ * Shared with the --source-rdb parser. */
+int cli_copy_option(CopyCli *c, const char *name, const char *value, char *err, size_t errlen);
+
 /* Overwrites the password part of any redis:// or rediss:// URI in argv in
  * place, so that ps shows "***" from then on. */
 void cli_scrub_argv(int argc, char **argv);

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli_common.h"
 #include "queue.h"
 #include "rdb.h"
 #include "serverinfo.h"
@@ -1429,23 +1430,12 @@ int rdbsource_cli_wanted(int argc, char **argv) {
     return 0;
 }
 
-static int rs_cli_int(const char *opt, const char *v, long lo, long hi, long *out, char *err, size_t errlen) {
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno || end == v || *end || n < lo || n > hi)
-        return util_err(err, errlen, "%s takes a whole number from %ld to %ld (got \"%s\")", opt, lo, hi, v);
-    *out = n;
-    return 0;
-}
-
 int rdbsource_cli_parse(CopyCli *c, const char **path, int argc, char **argv, char *err, size_t errlen) {
-    static const char *const with_value[] = {"source-rdb", "target", "target-password-file", "db-map", "match",
-                                             "exclude", "type", "on-conflict", "workers", "batch", "rate",
-                                             "connect-timeout", "timeout", "report", "theme", NULL};
-    static const char *const tls[] = {"tls-ca", "tls-ca-dir", "tls-cert", "tls-key", "tls-sni", NULL};
-    const char *dst = NULL, *tpw = NULL;
     CopyOptions *o = &c->copy;
+    CliServers sv;
+    ConnConfig dst = o->target; /* keep copy_options_init's defaults */
+    cli_servers_init(&sv, NULL, &o->target, "copy");
+    o->target = dst;
     *path = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -1456,87 +1446,28 @@ int rdbsource_cli_parse(CopyCli *c, const char **path, int argc, char **argv, ch
         if (strncmp(a, "--", 2))
             return util_err(err, errlen, "unexpected argument \"%s\": options start with -- (see ferry copy --source-rdb FILE --help)", a);
         const char *name = a + 2;
-        if (!strcmp(name, "no-tui")) { c->no_tui = 1; continue; }
-        if (!strcmp(name, "json")) { c->json = 1; c->no_tui = 1; continue; }
-        if (!strcmp(name, "ascii")) { c->ascii = 1; continue; }
-        if (!strcmp(name, "tls-insecure") || !strcmp(name, "target-tls-insecure")) {
-            o->target.tls.insecure = 1;
-            continue;
-        }
-        if (!strcmp(name, "source") || (!strncmp(name, "source-", 7) && strcmp(name, "source-rdb")))
-            return util_err(err, errlen, "%s describes a source server, but --source-rdb reads a file: drop one of them", a);
-        if (!strcmp(name, "scan-count"))
-            return util_err(err, errlen, "--scan-count has no meaning with --source-rdb (nothing is scanned): drop it");
-        const char *tname = !strncmp(name, "target-tls-", 11) ? name + 7 : name;
-        int tls_idx = -1;
-        for (int k = 0; tls[k]; k++)
-            if (!strcmp(tname, tls[k])) tls_idx = k;
-        int known = tls_idx >= 0;
-        for (int k = 0; with_value[k] && !known; k++)
-            if (!strcmp(name, with_value[k])) known = 1;
-        if (!known) return util_err(err, errlen, "unknown option %s (see ferry copy --source-rdb FILE --help)", a);
-        if (i + 1 >= argc) return util_err(err, errlen, "%s needs a value (see ferry copy --source-rdb FILE --help)", a);
-        const char *v = argv[++i];
-        long n;
-        TlsOptions *t = &o->target.tls;
-        switch (tls_idx) {
-        case 0: t->ca_file = v; continue;
-        case 1: t->ca_dir = v; continue;
-        case 2: t->cert_file = v; continue;
-        case 3: t->key_file = v; continue;
-        case 4: t->sni = v; continue;
-        default: break;
-        }
+        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(name, "source-rdb")) {
             if (*path) return util_err(err, errlen, "--source-rdb given twice: copy one snapshot per run");
-            if (!*v) return util_err(err, errlen, "--source-rdb needs the path of an RDB file");
-            *path = v;
-        } else if (!strcmp(name, "target")) dst = v;
-        else if (!strcmp(name, "target-password-file")) tpw = v;
-        else if (!strcmp(name, "db-map")) {
-            if (dbmap_parse(&o->dbmap, v, err, errlen) != 0) return -1;
-        } else if (!strcmp(name, "match")) {
-            if (filter_add_include(&o->filter, v, err, errlen) != 0) return -1;
-        } else if (!strcmp(name, "exclude")) {
-            if (filter_add_exclude(&o->filter, v, err, errlen) != 0) return -1;
-        } else if (!strcmp(name, "type")) {
-            if (filter_parse_types(&o->filter, v, err, errlen) != 0) return -1;
-        } else if (!strcmp(name, "on-conflict")) {
-            if (!strcmp(v, "fail")) o->on_conflict = CONFLICT_FAIL;
-            else if (!strcmp(v, "skip")) o->on_conflict = CONFLICT_SKIP;
-            else if (!strcmp(v, "replace")) o->on_conflict = CONFLICT_REPLACE;
-            else return util_err(err, errlen, "--on-conflict takes fail, skip or replace (got \"%s\")", v);
-            o->on_conflict_explicit = 1;
-        } else if (!strcmp(name, "workers")) {
-            if (rs_cli_int(a, v, 1, ENGINE_MAX_WORKERS, &n, err, errlen)) return -1;
-            o->workers = (int)n;
-        } else if (!strcmp(name, "batch")) {
-            if (rs_cli_int(a, v, 1, 100000, &n, err, errlen)) return -1;
-            o->batch = (int)n;
-        } else if (!strcmp(name, "rate")) {
-            if (rs_cli_int(a, v, 0, 100000000, &n, err, errlen)) return -1;
-            o->rate = (double)n;
-        } else if (!strcmp(name, "connect-timeout")) {
-            if (rs_cli_int(a, v, 1, 600000, &n, err, errlen)) return -1;
-            o->target.connect_timeout_ms = (int)n;
-        } else if (!strcmp(name, "timeout")) {
-            if (rs_cli_int(a, v, 1, 3600000, &n, err, errlen)) return -1;
-            o->target.io_timeout_ms = (int)n;
-        } else if (!strcmp(name, "report")) {
-            c->report = v;
-            o->report_path = v;
-        } else if (!strcmp(name, "theme")) {
-            c->theme = v;
+            if (!value || !*value) return util_err(err, errlen, "--source-rdb needs the path of an RDB file");
+            *path = value;
+            i++;
+            continue;
         }
+        if (!strcmp(name, "source") || !strncmp(name, "source-", 7))
+            return util_err(err, errlen, "%s describes a source server, but --source-rdb reads a file: drop one of them", a);
+        if (!strcmp(name, "scan-count") || !strcmp(name, "type-based"))
+            return util_err(err, errlen, "%s has no meaning with --source-rdb (nothing is read from a server): drop it", a);
+        int r = cli_servers_option(&sv, name, value, err, errlen);
+        if (r == 0) r = cli_copy_option(c, name, value, err, errlen);
+        if (r < 0) return -1;
+        if (r == 0) return util_err(err, errlen, "unknown option %s (see ferry copy --source-rdb FILE --help)", a);
+        if (r == 2) i++;
     }
     if (!*path) return util_err(err, errlen, "missing --source-rdb FILE (the path of an RDB snapshot)");
-    if (!dst) return util_err(err, errlen, "missing --target URI (e.g. --target redis://10.0.0.8:6379/0)");
-    char e2[FERRY_ERR_LEN];
-    if (uri_parse(dst, &o->target.uri, e2, sizeof(e2)) != 0) return util_err(err, errlen, "--target: %s", e2);
+    if (cli_servers_finish(&sv, 0, 1, err, errlen) != 0) return -1;
     if (o->dbmap.n > 0 && o->target.uri.db >= 0)
         return util_err(err, errlen, "--db-map and a /db in the --target URI both say which db to use: keep one");
-    c->password_on_cmdline = o->target.uri.has_password;
-    if (uri_load_password(&o->target.uri, "FERRY_TARGET_PASSWORD", tpw, e2, sizeof(e2)) != 0)
-        return util_err(err, errlen, "target password: %s", e2);
+    c->password_on_cmdline = sv.password_on_cmdline;
     return 0;
 }
