@@ -4,7 +4,7 @@
 set -euo pipefail
 # clang + libclang-rt-dev: libFuzzer, for the RDB reader's fuzz test (tests/fuzz).
 pkgs=(build-essential cmake pkg-config libhiredis-dev libssl-dev libncurses-dev libcmocka-dev
-      redis-server redis-tools tmux openssl time clang libclang-rt-dev)
+      redis-server redis-tools tmux openssl time clang libclang-rt-dev libxml2-utils)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -23,6 +23,11 @@ extern const ActionDef action_replicate;
 extern const ActionDef action_wait_sync;
 extern const ActionDef action_wait_offset;
 extern const ActionDef action_promote;
+extern const ActionDef action_tail;
+extern const ActionDef action_drain;
+extern const ActionDef action_verify;
+extern const ActionDef action_prune;
+extern const ActionDef action_follow;
 
 static const ActionDef *const action_table[] = {
     &action_preflight,
@@ -37,6 +42,11 @@ static const ActionDef *const action_table[] = {
     &action_wait_sync,
     &action_wait_offset,
     &action_promote,
+    &action_tail,
+    &action_drain,
+    &action_verify,
+    &action_prune,
+    &action_follow,
 };
 
 #define NACTIONS (sizeof(action_table) / sizeof(action_table[0]))

@@ -18,6 +18,7 @@ int cmd_run(int argc, char **argv);       /* cmd_run.c */
 int cmd_preflight(int argc, char **argv); /* cmd_preflight.c */
 int cmd_verify(int argc, char **argv);    /* cmd_verify.c */
 int cmd_prune(int argc, char **argv);     /* cmd_prune.c */
+int cmd_rehearse(int argc, char **argv);  /* cmd_rehearse.c */
 
 static void on_signal(int sig) {
     (void)sig;
@@ -53,6 +54,9 @@ static void usage(FILE *f) {
             "  ferry prune --target URI (--keep GLOB… | --drop GLOB…) [--execute] [options]\n"
             "                      delete what does not belong on the target; a dry run without --execute\n"
             "                      (ferry prune --help)\n"
+            "  ferry rehearse --rdb SNAPSHOT.rdb RUNBOOK [--report-dir DIR] [--scale-keys N]\n"
+            "                      the runbook on throwaway local servers, measured: a report and a chart\n"
+            "                      (ferry rehearse --help)\n"
             "  ferry version\n",
             FERRY_VERSION);
 }
@@ -71,6 +75,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "preflight")) return cmd_preflight(argc - 1, argv + 1);
     if (!strcmp(cmd, "verify")) return cmd_verify(argc - 1, argv + 1);
     if (!strcmp(cmd, "prune")) return cmd_prune(argc - 1, argv + 1);
+    if (!strcmp(cmd, "rehearse")) return cmd_rehearse(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("ferry %s\n", FERRY_VERSION);
         return 0;

@@ -191,6 +191,19 @@ static int tc_id_cmp(TcId a, TcId b) {
     return 0;
 }
 
+int typecopy_id_parse(const char *s, size_t len, StreamId *id) {
+    TcId t;
+    if (tc_id_parse(s, len, &t) != 0) return -1;
+    id->ms = t.ms;
+    id->seq = t.seq;
+    return 0;
+}
+
+int typecopy_id_cmp(StreamId a, StreamId b) {
+    TcId x = {a.ms, a.seq}, y = {b.ms, b.seq};
+    return tc_id_cmp(x, y);
+}
+
 static TcId tc_id_next(TcId a) {
     if (a.seq == ~0ULL) {
         a.ms++;

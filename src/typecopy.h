@@ -117,4 +117,15 @@ unsigned typecopy_keyslot(const char *key, size_t len);
  * length in *outlen, or NULL when out of memory. */
 char *typecopy_tmp_name(const char *key, size_t klen, uint64_t nonce, size_t *outlen);
 
+/* A stream entry ID, "ms-seq". */
+typedef struct StreamId {
+    unsigned long long ms, seq;
+} StreamId;
+
+/* Parses "ms-seq" or "ms" (len bytes, not NUL-terminated). 0, or -1 when
+ * it is not an ID. */
+int typecopy_id_parse(const char *s, size_t len, StreamId *id);
+/* <0, 0, >0 as a is before, equal to, after b. */
+int typecopy_id_cmp(StreamId a, StreamId b);
+
 #endif
