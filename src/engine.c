@@ -264,18 +264,6 @@ static void engine_rate_acquire(Engine *e, int n) {
 
 /* --------------------------------------------------------------- reports */
 
-static void engine_write_key(FILE *f, const char *key, size_t len) {
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)key[i];
-        if (c == '\\')
-            fputs("\\\\", f);
-        else if (c < 0x20 || c >= 0x7f)
-            fprintf(f, "\\x%02x", c);
-        else
-            fputc(c, f);
-    }
-}
-
 static void engine_on_key(void *ud, int skipped, FailReason r, int db, const char *key,
                           size_t len, const char *detail) {
     Worker *w = ud;
@@ -291,7 +279,7 @@ static void engine_on_key(void *ud, int skipped, FailReason r, int db, const cha
     pthread_mutex_lock(&e->report_lock);
     if (e->report) {
         fprintf(e->report, "%s\t%s\tdb%d\t", skipped ? "skipped" : "failed", stats_fail_name(r), db);
-        engine_write_key(e->report, key, len);
+        util_fput_key(e->report, key, len, 0);
         fprintf(e->report, "\t%s\n", detail ? detail : "");
         e->report_lines++;
     }

@@ -47,29 +47,6 @@ typedef struct P {
     double progress;
 } P;
 
-/* Escapes a name for the log: "\" as "\\", bytes outside printable ASCII
- * as \xNN, and a leading '#' as \x23 (lines starting with '#' are the
- * log's comments). */
-static void pr_escape(FILE *f, const char *k, size_t len) {
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)k[i];
-        if (c == '\\') fputs("\\\\", f);
-        else if (c < 0x20 || c >= 0x7f || (i == 0 && c == '#')) fprintf(f, "\\x%02x", c);
-        else fputc(c, f);
-    }
-}
-
-static void pr_escape_buf(const char *k, size_t len, char *buf, size_t buflen) {
-    size_t o = 0;
-    for (size_t i = 0; i < len && o + 5 < buflen; i++) {
-        unsigned char c = (unsigned char)k[i];
-        if (c == '\\') o += (size_t)snprintf(buf + o, buflen - o, "\\\\");
-        else if (c < 0x20 || c >= 0x7f) o += (size_t)snprintf(buf + o, buflen - o, "\\x%02x", c);
-        else buf[o++] = (char)c;
-    }
-    buf[o] = '\0';
-}
-
 static void pr_note(P *p, EventLevel level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void pr_note(P *p, EventLevel level, const char *fmt, ...) {
     if (!p->o->note) return;
@@ -160,7 +137,7 @@ static void pr_prefix_finish(P *p) {
         if (r->nprefix < PRUNE_TOP_PREFIXES) {
             PrunePrefix *t = &r->top[r->nprefix++];
             if (p->slots[i].len == 0) snprintf(t->name, sizeof(t->name), "(no prefix)");
-            else pr_escape_buf(p->slots[i].name, p->slots[i].len, t->name, sizeof(t->name));
+            else util_escape_key(p->slots[i].name, p->slots[i].len, t->name, sizeof(t->name));
             t->n = p->slots[i].n;
         } else {
             r->other_prefixes += p->slots[i].n;
@@ -212,7 +189,7 @@ static int pr_unlink(P *p, const Batch *b) {
             freeReplyObject(r);
             if (gone || (uncertain_from >= 0 && i >= uncertain_from)) {
                 p->res->deleted++;
-                pr_escape(p->log, batch_key(b, i), b->len[i]);
+                util_fput_key(p->log, batch_key(b, i), b->len[i], 1);
                 fputc('\n', p->log);
             } else {
                 p->res->vanished++;
@@ -299,7 +276,7 @@ static int pr_walk(P *p) {
             p->res->selected++;
             pr_prefix(p, batch_key(b, i), b->len[i]);
             if (p->res->nsamples < PRUNE_SAMPLES)
-                pr_escape_buf(batch_key(b, i), b->len[i], p->res->samples[p->res->nsamples++], sizeof(p->res->samples[0]));
+                util_escape_key(batch_key(b, i), b->len[i], p->res->samples[p->res->nsamples++], sizeof(p->res->samples[0]));
         }
         if (!rc && o->execute && b->n) {
             int batch = o->batch > 0 ? o->batch : 500;

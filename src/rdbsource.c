@@ -278,18 +278,6 @@ static void rs_release(RdbSource *s, size_t bytes) {
 
 /* --------------------------------------------------------------- reports */
 
-static void rs_write_key(FILE *f, const char *key, size_t len) {
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)key[i];
-        if (c == '\\')
-            fputs("\\\\", f);
-        else if (c < 0x20 || c >= 0x7f)
-            fprintf(f, "\\x%02x", c);
-        else
-            fputc(c, f);
-    }
-}
-
 static void rs_report(RdbSource *s, int skipped, FailReason r, int db, const char *key, size_t len,
                       const char *detail) {
     pthread_mutex_lock(&s->lock);
@@ -303,7 +291,7 @@ static void rs_report(RdbSource *s, int skipped, FailReason r, int db, const cha
     pthread_mutex_lock(&s->report_lock);
     if (s->report) {
         fprintf(s->report, "%s\t%s\tdb%d\t", skipped ? "skipped" : "failed", stats_fail_name(r), db);
-        rs_write_key(s->report, key, len);
+        util_fput_key(s->report, key, len, 0);
         fprintf(s->report, "\t%s\n", detail ? detail : "");
     }
     pthread_mutex_unlock(&s->report_lock);

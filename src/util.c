@@ -88,3 +88,35 @@ void util_fmt_duration(char *buf, size_t len, int64_t ms) {
     else
         snprintf(buf, len, "%lldh%02lldm", (long long)(s / 3600), (long long)((s % 3600) / 60));
 }
+
+void util_escape_key(const char *key, size_t len, char *buf, size_t buflen) {
+    size_t o = 0;
+    if (!buflen) return;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)key[i];
+        char tmp[5];
+        size_t n = 1;
+        if (c == '\\')
+            n = (size_t)snprintf(tmp, sizeof(tmp), "\\\\");
+        else if (c < 0x20 || c >= 0x7f)
+            n = (size_t)snprintf(tmp, sizeof(tmp), "\\x%02x", c);
+        else
+            tmp[0] = (char)c;
+        if (o + n >= buflen) break;
+        memcpy(buf + o, tmp, n);
+        o += n;
+    }
+    buf[o] = '\0';
+}
+
+void util_fput_key(FILE *f, const char *key, size_t len, int hash_first) {
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)key[i];
+        if (c == '\\')
+            fputs("\\\\", f);
+        else if (c < 0x20 || c >= 0x7f || (hash_first && i == 0 && c == '#'))
+            fprintf(f, "\\x%02x", c);
+        else
+            fputc(c, f);
+    }
+}

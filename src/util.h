@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define FERRY_ERR_LEN 512
 
@@ -26,6 +27,13 @@ int util_err(char *err, size_t errlen, const char *fmt, ...)
 
 /* Bounded, always-terminated copy; returns 0, or -1 when src did not fit. */
 int util_strlcpy(char *dst, const char *src, size_t size);
+
+/* Key names in reports and logs: "\" as "\\", bytes outside printable
+ * ASCII as \xNN (and, with hash_first, a leading '#' as \x23 so a line
+ * never reads as a comment). The buffer form stops before an escape that
+ * would not fit and always terminates. */
+void util_escape_key(const char *key, size_t len, char *buf, size_t buflen);
+void util_fput_key(FILE *f, const char *key, size_t len, int hash_first);
 
 /* Human formats: "1.2M", "950", "12.5k"; "1.2 GiB"; "1h02m"; never longer
  * than 15 characters including the terminator. */

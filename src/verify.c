@@ -102,31 +102,10 @@ int verify_clean(const VerifyResult *r) {
     return !r->counts[VK_MISSING] && !r->counts[VK_EXTRA] && !r->counts[VK_DIFFERENT] && !r->counts[VK_TTL_DRIFT];
 }
 
-void verify_escape(const char *key, size_t len, char *buf, size_t buflen) {
-    size_t o = 0;
-    if (!buflen) return;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)key[i];
-        char tmp[5];
-        size_t n;
-        if (c == '\\') n = (size_t)snprintf(tmp, sizeof(tmp), "\\\\");
-        else if (c < 0x20 || c >= 0x7f) n = (size_t)snprintf(tmp, sizeof(tmp), "\\x%02x", c);
-        else {
-            tmp[0] = (char)c;
-            tmp[1] = '\0';
-            n = 1;
-        }
-        if (o + n >= buflen) break;
-        memcpy(buf + o, tmp, n);
-        o += n;
-    }
-    buf[o] = '\0';
-}
-
 /* A key, field or member quoted for a detail line: escaped, shortened. */
 static void vx_q(const char *s, size_t len, char *buf, size_t buflen) {
     char tmp[80];
-    verify_escape(s, len > 60 ? 60 : len, tmp, sizeof(tmp));
+    util_escape_key(s, len > 60 ? 60 : len, tmp, sizeof(tmp));
     snprintf(buf, buflen, "\"%s%s\"", tmp, len > 60 ? "…" : "");
 }
 
@@ -312,11 +291,11 @@ static void vx_commit(V *v, VerifyDb *d, int reverse) {
     for (int i = 0; i < v->nfnd; i++) {
         const Finding *f = &v->fnd[i];
         if (r->nsamples[f->kind] < VERIFY_SAMPLES)
-            verify_escape(f->k, f->kl, r->samples[f->kind][r->nsamples[f->kind]++], sizeof(r->samples[0][0]));
+            util_escape_key(f->k, f->kl, r->samples[f->kind][r->nsamples[f->kind]++], sizeof(r->samples[0][0]));
         if (v->report) {
             char *esc = malloc(f->kl * 4 + 1);
             if (esc) {
-                verify_escape(f->k, f->kl, esc, f->kl * 4 + 1);
+                util_escape_key(f->k, f->kl, esc, f->kl * 4 + 1);
                 fprintf(v->report, "%s\tdb%d:%d\t%s\t%s\n", verify_kind_name((VerifyKind)f->kind), d->src_db, d->dst_db,
                         esc, f->detail);
                 free(esc);

@@ -133,9 +133,6 @@ const char *verify_kind_name(VerifyKind k);
 /* "string", "list", …, "other" for i in [0, VERIFY_NTYPES). */
 const char *verify_type_name(int i);
 
-/* Writes key with "\" as "\\" and bytes outside printable ASCII as \xNN
- * into buf (truncated to fit, always terminated). */
-void verify_escape(const char *key, size_t len, char *buf, size_t buflen);
 
 /* The command line of `ferry verify`, parsed without network. */
 typedef struct VerifyCli {

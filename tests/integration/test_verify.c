@@ -72,7 +72,7 @@ static void test_cli(void **state) {
     assert_true(tu_contains(err, "needs a value"));
     verify_cli_free(&c);
     char esc[64];
-    verify_escape("a\tb\\c\xff", 6, esc, sizeof(esc));
+    util_escape_key("a\tb\\c\xff", 6, esc, sizeof(esc));
     assert_string_equal(esc, "a\\x09b\\\\c\\xff");
 }
 
