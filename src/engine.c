@@ -12,7 +12,7 @@
  *
  * Nothing on the hot path is shared but the queue and atomic counters. All
  * other state (run state, pause, worker target, rate limit, scanner
- * position, server samples) lives under e->lock; engine_snapshot() copies
+ * position, server samples) lives under e->ctl.lock; engine_snapshot() copies
  * it in one go. Signals are blocked in every thread we start.
  *
  * Checkpoints: every batch belongs to one SCAN page. The scanner numbers
@@ -27,13 +27,13 @@
  * lost server) records its reason and requests a stop. */
 #include "engine.h"
 
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "queue.h"
+#include "runctl.h"
 #include "scan.h"
 #include "serverinfo.h"
 
@@ -67,21 +67,7 @@ struct Engine {
     Stats stats;
     EventLog log;
     Queue *queue;
-
-    pthread_mutex_t lock;
-    pthread_cond_t cond; /* pause/resume/stop/final state */
-    EngineState state;
-    char reason[FERRY_ERR_LEN];
-    int failed;
-    int paused;
-    _Atomic int stop; /* read unlocked by workers and reconnect loops */
-    int workers_target;
-    double rate;
-    double tokens;
-    int64_t tokens_ms;
-    int active_workers;
-    int scanner_exited;
-    int started;
+    RunCtl ctl; /* state, pause/stop, workers, rate limit; its lock guards the fields below too */
 
     Worker workers[ENGINE_MAX_WORKERS];
     pthread_t scanner_th, monitor_th, sampler_th;
@@ -167,16 +153,6 @@ const char *worker_state_name(WorkerState s) {
     return "?";
 }
 
-static int engine_final(EngineState s) {
-    return s == ENGINE_DONE || s == ENGINE_STOPPED || s == ENGINE_FAILED;
-}
-
-static void engine_block_signals(void) {
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
-}
-
 void engine_log(Engine *e, EventLevel level, const char *fmt, ...) {
     char text[EVENTLOG_TEXT];
     va_list ap;
@@ -189,18 +165,11 @@ void engine_log(Engine *e, EventLevel level, const char *fmt, ...) {
 /* ------------------------------------------------------------ ending a run */
 
 static void engine_finalize_locked(Engine *e) {
-    if (engine_final(e->state) || e->active_workers > 0 || !e->scanner_exited) return;
+    if (!runctl_should_finish_locked(&e->ctl)) return;
     void *left;
     while ((left = queue_try_pop(e->queue)) != NULL) batch_free(left);
     stats_finish(&e->stats);
-    if (e->failed)
-        e->state = ENGINE_FAILED;
-    else if (e->stop)
-        e->state = ENGINE_STOPPED;
-    else
-        e->state = ENGINE_DONE;
-    if (e->state == ENGINE_STOPPED && !e->reason[0])
-        util_strlcpy(e->reason, "stopped by the operator", sizeof(e->reason));
+    runctl_finish_locked(&e->ctl);
     pthread_mutex_lock(&e->report_lock);
     if (e->report) fflush(e->report);
     pthread_mutex_unlock(&e->report_lock);
@@ -208,59 +177,20 @@ static void engine_finalize_locked(Engine *e) {
     stats_snapshot(&e->stats, &st, util_mono_ms());
     char el[16];
     util_fmt_duration(el, sizeof(el), st.elapsed_ms);
-    if (e->state == ENGINE_FAILED)
-        eventlog_add(&e->log, EV_ERROR, "copy failed after %s: %llu copied; %s", el, (unsigned long long)st.copied, e->reason);
+    if (e->ctl.state == ENGINE_FAILED)
+        eventlog_add(&e->log, EV_ERROR, "copy failed after %s: %llu copied; %s", el, (unsigned long long)st.copied, e->ctl.reason);
     else
-        eventlog_add(&e->log, e->state == ENGINE_DONE && !st.failed && !st.skipped ? EV_INFO : EV_WARN,
+        eventlog_add(&e->log, e->ctl.state == ENGINE_DONE && !st.failed && !st.skipped ? EV_INFO : EV_WARN,
                      "copy %s in %s: %llu copied, %llu identical, %llu skipped, %llu expired, %llu failed",
-                     e->state == ENGINE_DONE ? "done" : "stopped", el, (unsigned long long)st.copied,
+                     e->ctl.state == ENGINE_DONE ? "done" : "stopped", el, (unsigned long long)st.copied,
                      (unsigned long long)st.identical, (unsigned long long)st.skipped,
                      (unsigned long long)st.expired, (unsigned long long)st.failed);
-    pthread_cond_broadcast(&e->cond);
 }
 
-static void engine_fail(Engine *e, const char *why) {
-    pthread_mutex_lock(&e->lock);
-    if (!e->failed && !engine_final(e->state)) {
-        e->failed = 1;
-        util_strlcpy(e->reason, why, sizeof(e->reason));
-        e->stop = 1;
-        e->state = ENGINE_STOPPING;
-        queue_close(e->queue);
-        pthread_cond_broadcast(&e->cond);
-        pthread_mutex_unlock(&e->lock);
-        eventlog_add(&e->log, EV_ERROR, "%s", why);
-        return;
-    }
-    pthread_mutex_unlock(&e->lock);
-}
+static void engine_fail(Engine *e, const char *why) { runctl_fail(&e->ctl, why); }
 
 /* ------------------------------------------------------------- rate limit */
 
-/* Token bucket shared by the workers; sleeps outside the lock in short
- * steps so that a stop or a new rate takes effect at once. */
-static void engine_rate_acquire(Engine *e, int n) {
-    for (;;) {
-        pthread_mutex_lock(&e->lock);
-        if (e->rate <= 0 || e->stop) {
-            pthread_mutex_unlock(&e->lock);
-            return;
-        }
-        int64_t now = util_mono_ms();
-        e->tokens += (double)(now - e->tokens_ms) * e->rate / 1000.0;
-        e->tokens_ms = now;
-        double cap = e->rate > n ? e->rate : n; /* at most 1 s of burst */
-        if (e->tokens > cap) e->tokens = cap;
-        if (e->tokens >= n) {
-            e->tokens -= n;
-            pthread_mutex_unlock(&e->lock);
-            return;
-        }
-        int64_t wait = (int64_t)((n - e->tokens) * 1000.0 / e->rate) + 1;
-        pthread_mutex_unlock(&e->lock);
-        util_sleep_ms(wait < 50 ? wait : 50);
-    }
-}
 
 /* --------------------------------------------------------------- reports */
 
@@ -268,14 +198,14 @@ static void engine_on_key(void *ud, int skipped, FailReason r, int db, const cha
                           size_t len, const char *detail) {
     Worker *w = ud;
     Engine *e = w->e;
-    pthread_mutex_lock(&e->lock);
+    pthread_mutex_lock(&e->ctl.lock);
     if (e->nsamples[r] < 3) {
         char *dst = e->fail_samples[r][e->nsamples[r]++];
         size_t n = len < 127 ? len : 127;
         for (size_t i = 0; i < n; i++) dst[i] = (key[i] >= 0x20 && key[i] < 0x7f) ? key[i] : '?';
         dst[n] = '\0';
     }
-    pthread_mutex_unlock(&e->lock);
+    pthread_mutex_unlock(&e->ctl.lock);
     pthread_mutex_lock(&e->report_lock);
     if (e->report) {
         fprintf(e->report, "%s\t%s\tdb%d\t", skipped ? "skipped" : "failed", stats_fail_name(r), db);
@@ -322,63 +252,63 @@ static void engine_ckpt_advance_locked(Engine *e) {
 }
 
 static void engine_batch_done(Engine *e, uint64_t page) {
-    pthread_mutex_lock(&e->lock);
+    pthread_mutex_lock(&e->ctl.lock);
     e->pages[page % PAGE_RING].outstanding--;
     engine_ckpt_advance_locked(e);
-    pthread_mutex_unlock(&e->lock);
+    pthread_mutex_unlock(&e->ctl.lock);
 }
 
 /* Opens page number page_next for db_index; waits while the ring is full
  * (cannot happen with the queue's bound, but never overwrite a live mark). */
 static uint64_t engine_page_open(Engine *e, int db_index) {
-    pthread_mutex_lock(&e->lock);
-    while (e->page_next - e->page_done >= PAGE_RING && !e->stop) pthread_cond_wait(&e->cond, &e->lock);
+    pthread_mutex_lock(&e->ctl.lock);
+    while (e->page_next - e->page_done >= PAGE_RING && !e->ctl.stop) pthread_cond_wait(&e->ctl.cond, &e->ctl.lock);
     uint64_t n = e->page_next++;
     PageMark *p = &e->pages[n % PAGE_RING];
     p->db_index = db_index;
     p->cursor_after = 0;
     p->outstanding = 0;
     p->closed = 0;
-    pthread_mutex_unlock(&e->lock);
+    pthread_mutex_unlock(&e->ctl.lock);
     return n;
 }
 
 /* Pushes a batch of page n; returns -1 (batch freed) when the queue closed. */
 static int engine_push(Engine *e, Batch *b) {
-    pthread_mutex_lock(&e->lock);
+    pthread_mutex_lock(&e->ctl.lock);
     e->pages[b->page % PAGE_RING].outstanding++;
-    pthread_mutex_unlock(&e->lock);
+    pthread_mutex_unlock(&e->ctl.lock);
     if (queue_push(e->queue, b) == 0) return 0;
-    pthread_mutex_lock(&e->lock);
+    pthread_mutex_lock(&e->ctl.lock);
     e->pages[b->page % PAGE_RING].outstanding--;
-    pthread_mutex_unlock(&e->lock);
+    pthread_mutex_unlock(&e->ctl.lock);
     batch_free(b);
     return -1;
 }
 
 static void engine_page_close(Engine *e, uint64_t n, uint64_t cursor_after) {
-    pthread_mutex_lock(&e->lock);
+    pthread_mutex_lock(&e->ctl.lock);
     PageMark *p = &e->pages[n % PAGE_RING];
     p->cursor_after = cursor_after;
     p->closed = 1;
     engine_ckpt_advance_locked(e);
-    pthread_mutex_unlock(&e->lock);
+    pthread_mutex_unlock(&e->ctl.lock);
 }
 
 void engine_checkpoint(Engine *e, CopyCheckpoint *out) {
-    pthread_mutex_lock(&e->lock);
+    pthread_mutex_lock(&e->ctl.lock);
     *out = e->ckpt;
-    pthread_mutex_unlock(&e->lock);
+    pthread_mutex_unlock(&e->ctl.lock);
 }
 
 static void engine_ckpt_emit(Engine *e, int force) {
     if (!e->opt.on_checkpoint) return;
     CopyCheckpoint c;
-    pthread_mutex_lock(&e->lock);
+    pthread_mutex_lock(&e->ctl.lock);
     int dirty = e->ckpt_dirty || force;
     e->ckpt_dirty = 0;
     c = e->ckpt;
-    pthread_mutex_unlock(&e->lock);
+    pthread_mutex_unlock(&e->ctl.lock);
     if (dirty) e->opt.on_checkpoint(e->opt.checkpoint_ud, &c);
 }
 
@@ -386,10 +316,10 @@ static void engine_ckpt_emit(Engine *e, int force) {
 
 static Conn *engine_open_retry(Engine *e, const ConnConfig *cfg, char *err, size_t errlen) {
     int64_t delay = 100;
-    for (int attempt = 0; attempt < START_ATTEMPTS && !e->stop; attempt++) {
+    for (int attempt = 0; attempt < START_ATTEMPTS && !e->ctl.stop; attempt++) {
         Conn *c = conn_open(cfg, err, errlen);
         if (c) return c;
-        for (int64_t slept = 0; slept < delay && !e->stop; slept += 50) util_sleep_ms(50);
+        for (int64_t slept = 0; slept < delay && !e->ctl.stop; slept += 50) util_sleep_ms(50);
         delay = delay * 2 > 5000 ? 5000 : delay * 2;
     }
     return NULL;
@@ -399,7 +329,7 @@ static void *engine_worker_main(void *arg) {
     Worker *w = arg;
     Engine *e = w->e;
     char err[FERRY_ERR_LEN] = "";
-    engine_block_signals();
+    runctl_block_signals();
 
     ConnConfig sc = e->opt.source, tc = e->opt.target;
     snprintf(sc.client_name, sizeof(sc.client_name), "ferry-src-w%d", w->idx);
@@ -411,7 +341,7 @@ static void *engine_worker_main(void *arg) {
     cw.src = engine_open_retry(e, &sc, err, sizeof(err));
     cw.dst = cw.src ? engine_open_retry(e, &tc, err, sizeof(err)) : NULL;
     if (!cw.src || !cw.dst) {
-        if (!e->stop) engine_fail(e, err);
+        if (!e->ctl.stop) engine_fail(e, err);
         goto out;
     }
     cw.filter = &e->opt.filter;
@@ -422,19 +352,19 @@ static void *engine_worker_main(void *arg) {
     cw.type_based = e->opt.type_based;
     cw.tc_opt.dst_version = e->dst_info.major * 100 + e->dst_info.minor;
     cw.stats = &e->stats;
-    cw.cancel = &e->stop;
+    cw.cancel = &e->ctl.stop;
     cw.hooks.ud = w;
     cw.hooks.state = engine_on_state;
     cw.hooks.key = engine_on_key;
 
     for (;;) {
-        pthread_mutex_lock(&e->lock);
-        while (e->paused && !e->stop && w->idx < e->workers_target) {
+        pthread_mutex_lock(&e->ctl.lock);
+        while (e->ctl.paused && !e->ctl.stop && w->idx < e->ctl.workers_target) {
             atomic_store(&w->state, WORKER_PAUSED);
-            pthread_cond_wait(&e->cond, &e->lock);
+            pthread_cond_wait(&e->ctl.cond, &e->ctl.lock);
         }
-        int leave = e->stop || w->idx >= e->workers_target;
-        pthread_mutex_unlock(&e->lock);
+        int leave = e->ctl.stop || w->idx >= e->ctl.workers_target;
+        pthread_mutex_unlock(&e->ctl.lock);
         if (leave) break;
         atomic_store(&w->state, WORKER_IDLE);
 
@@ -445,19 +375,19 @@ static void *engine_worker_main(void *arg) {
         }
         /* A pause that came while we waited for this batch holds it here:
          * paused means no key moves. */
-        pthread_mutex_lock(&e->lock);
-        while (e->paused && !e->stop) {
+        pthread_mutex_lock(&e->ctl.lock);
+        while (e->ctl.paused && !e->ctl.stop) {
             atomic_store(&w->state, WORKER_PAUSED);
-            pthread_cond_wait(&e->cond, &e->lock);
+            pthread_cond_wait(&e->ctl.cond, &e->ctl.lock);
         }
-        pthread_mutex_unlock(&e->lock);
-        if (e->stop) {
+        pthread_mutex_unlock(&e->ctl.lock);
+        if (e->ctl.stop) {
             batch_free(b); /* never completed: the checkpoint stays before it */
             break;
         }
         atomic_store(&w->batch_start_ms, util_mono_ms());
         atomic_store(&w->state, WORKER_THROTTLED);
-        engine_rate_acquire(e, b->n);
+        runctl_rate_acquire(&e->ctl, b->n);
         int handled = 0;
         int rc = copy_batch(&cw, b, &handled, err, sizeof(err));
         atomic_fetch_add(&w->keys_done, (uint64_t)handled);
@@ -473,16 +403,16 @@ out:
     if (cw.src) conn_close(cw.src);
     if (cw.dst) conn_close(cw.dst);
     copy_worker_free(&cw);
-    pthread_mutex_lock(&e->lock);
+    pthread_mutex_lock(&e->ctl.lock);
     atomic_store(&w->state, WORKER_EXITED);
     atomic_store(&w->running, 0);
-    e->active_workers--;
+    e->ctl.active_workers--;
     engine_finalize_locked(e);
-    pthread_mutex_unlock(&e->lock);
+    pthread_mutex_unlock(&e->ctl.lock);
     return NULL;
 }
 
-/* Starts workers [0, n) that are not running. Caller holds e->lock. Threads
+/* Starts workers [0, n) that are not running. Caller holds e->ctl.lock. Threads
  * open their own connections: no network I/O happens on the caller. */
 static void engine_spawn_workers_locked(Engine *e, int n) {
     for (int i = 0; i < n; i++) {
@@ -503,30 +433,23 @@ static void engine_spawn_workers_locked(Engine *e, int n) {
             continue;
         }
         w->joinable = 1;
-        e->active_workers++;
+        e->ctl.active_workers++;
     }
 }
 
 /* ---------------------------------------------------------------- scanner */
 
-static int engine_wait_unpaused(Engine *e) {
-    pthread_mutex_lock(&e->lock);
-    while (e->paused && !e->stop) pthread_cond_wait(&e->cond, &e->lock);
-    int stop = e->stop;
-    pthread_mutex_unlock(&e->lock);
-    return !stop;
-}
 
 static void *engine_scanner_main(void *arg) {
     Engine *e = arg;
     char err[FERRY_ERR_LEN];
-    engine_block_signals();
+    runctl_block_signals();
     ConnConfig sc = e->opt.source;
     util_strlcpy(sc.client_name, "ferry-scan", sizeof(sc.client_name));
     sc.uri.db = -1;
     Conn *c = engine_open_retry(e, &sc, err, sizeof(err));
     if (!c) {
-        if (!e->stop) engine_fail(e, err);
+        if (!e->ctl.stop) engine_fail(e, err);
         goto out;
     }
     const char *match = filter_server_match(&e->opt.filter);
@@ -539,21 +462,21 @@ static void *engine_scanner_main(void *arg) {
         first = e->resume.db_index;
         first_cursor = e->resume.cursor;
     }
-    for (int d = first; d < e->ndb && !e->stop; d++) {
+    for (int d = first; d < e->ndb && !e->ctl.stop; d++) {
         uint64_t cursor = d == first ? first_cursor : 0;
-        pthread_mutex_lock(&e->lock);
+        pthread_mutex_lock(&e->ctl.lock);
         e->scan.db_src = e->src_db[d];
         e->scan.db_dst = e->dst_db[d];
         e->scan.cursor = cursor;
         e->scan.db_progress = cursor ? scan_cursor_progress(cursor) : 0;
-        pthread_mutex_unlock(&e->lock);
+        pthread_mutex_unlock(&e->ctl.lock);
         if (conn_select(c, e->src_db[d]) != 0) {
             engine_fail(e, conn_errstr(c));
             goto out;
         }
         int db_finished = 0;
-        while (!e->stop) {
-            if (!engine_wait_unpaused(e)) break;
+        while (!e->ctl.stop) {
+            if (!runctl_wait_unpaused(&e->ctl)) break;
             ScanPage page;
             if (scan_page(c, cursor, match, type, e->opt.scan_count, &page, err, sizeof(err)) != 0) {
                 if (!conn_broken(c)) {
@@ -561,8 +484,8 @@ static void *engine_scanner_main(void *arg) {
                     break;
                 }
                 /* SCAN resumes from the same cursor on a new connection. */
-                if (conn_reconnect(c, 12, &e->stop) != 0 || conn_select(c, e->src_db[d]) != 0) {
-                    if (!e->stop) engine_fail(e, err);
+                if (conn_reconnect(c, 12, &e->ctl.stop) != 0 || conn_select(c, e->src_db[d]) != 0) {
+                    if (!e->ctl.stop) engine_fail(e, err);
                     break;
                 }
                 continue;
@@ -601,54 +524,37 @@ static void *engine_scanner_main(void *arg) {
             scan_page_free(&page);
             if (!pushed_all) break; /* stopping: this page stays open, the checkpoint stays before it */
             engine_page_close(e, pno, cursor);
-            pthread_mutex_lock(&e->lock);
+            pthread_mutex_lock(&e->ctl.lock);
             e->scan.cursor = cursor;
             e->scan.db_progress = cursor ? scan_cursor_progress(cursor) : 1.0;
-            pthread_mutex_unlock(&e->lock);
+            pthread_mutex_unlock(&e->ctl.lock);
             if (cursor == 0) {
                 db_finished = 1;
                 break;
             }
         }
         if (!db_finished) break;
-        pthread_mutex_lock(&e->lock);
+        pthread_mutex_lock(&e->ctl.lock);
         e->scan.dbs_done++;
-        pthread_mutex_unlock(&e->lock);
+        pthread_mutex_unlock(&e->ctl.lock);
     }
 out:
     if (c) conn_close(c);
-    pthread_mutex_lock(&e->lock);
+    pthread_mutex_lock(&e->ctl.lock);
     e->scan.finished = e->scan.dbs_done >= e->ndb;
-    e->scanner_exited = 1;
+    e->ctl.producer_exited = 1;
     queue_close(e->queue);
     engine_finalize_locked(e);
-    pthread_mutex_unlock(&e->lock);
+    pthread_mutex_unlock(&e->ctl.lock);
     return NULL;
 }
 
 /* ------------------------------------------------------- monitor, sampler */
 
-static int engine_sleep_until_final(Engine *e, int ms) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
-    pthread_mutex_lock(&e->lock);
-    while (!engine_final(e->state)) {
-        if (pthread_cond_timedwait(&e->cond, &e->lock, &ts) != 0) break;
-    }
-    int fin = engine_final(e->state);
-    pthread_mutex_unlock(&e->lock);
-    return fin;
-}
 
 static void *engine_monitor_main(void *arg) {
     Engine *e = arg;
-    engine_block_signals();
+    runctl_block_signals();
     int64_t next = util_mono_ms() + 1000;
     for (;;) {
         int64_t now = util_mono_ms();
@@ -658,7 +564,7 @@ static void *engine_monitor_main(void *arg) {
             next += 1000;
             if (next < now) next = now + 1000;
         }
-        if (engine_sleep_until_final(e, (int)(next - util_mono_ms() > 0 ? next - util_mono_ms() : 1))) break;
+        if (runctl_sleep_until_final(&e->ctl, (int)(next - util_mono_ms() > 0 ? next - util_mono_ms() : 1))) break;
     }
     stats_tick(&e->stats, util_mono_ms());
     engine_ckpt_emit(e, 1);
@@ -668,9 +574,9 @@ static void *engine_monitor_main(void *arg) {
 static void engine_sample_one(Engine *e, int side, Conn **cp) {
     ServerSnapshot s;
     char err[FERRY_ERR_LEN] = "";
-    pthread_mutex_lock(&e->lock);
+    pthread_mutex_lock(&e->ctl.lock);
     s = e->srv[side];
-    pthread_mutex_unlock(&e->lock);
+    pthread_mutex_unlock(&e->ctl.lock);
     const ConnConfig *cfg = side == 0 ? &e->opt.source : &e->opt.target;
     if (!*cp) {
         ConnConfig cc = *cfg;
@@ -717,17 +623,17 @@ static void engine_sample_one(Engine *e, int side, Conn **cp) {
     } else {
         util_strlcpy(s.error, err[0] ? err : "no answer", sizeof(s.error));
     }
-    pthread_mutex_lock(&e->lock);
+    pthread_mutex_lock(&e->ctl.lock);
     if (ok) e->srv_ok_ms[side] = util_mono_ms();
     /* Keep the label: it was set once at create time. */
     memcpy(s.label, e->srv[side].label, sizeof(s.label));
     e->srv[side] = s;
-    pthread_mutex_unlock(&e->lock);
+    pthread_mutex_unlock(&e->ctl.lock);
 }
 
 static void *engine_sampler_main(void *arg) {
     Engine *e = arg;
-    engine_block_signals();
+    runctl_block_signals();
     Conn *c[2] = {NULL, NULL};
     /* Keeps sampling after the copy ends: an operator who stays on the
      * console is watching the target settle. Stops when the engine is freed. */
@@ -861,11 +767,8 @@ Engine *engine_create(const CopyOptions *o, char *err, size_t errlen) {
 
     stats_init(&e->stats);
     eventlog_init(&e->log);
-    pthread_mutex_init(&e->lock, NULL);
+    runctl_init(&e->ctl, &e->log, e->opt.workers, e->opt.rate);
     pthread_mutex_init(&e->report_lock, NULL);
-    pthread_cond_init(&e->cond, NULL);
-    e->workers_target = e->opt.workers;
-    e->rate = e->opt.rate;
     e->scan.db_src = e->scan.db_dst = -1;
     e->server_filter = filter_server_match(&e->opt.filter) || filter_server_type(&e->opt.filter);
     for (int i = 0; i < 2; i++) {
@@ -918,6 +821,7 @@ Engine *engine_create(const CopyOptions *o, char *err, size_t errlen) {
         util_err(err, errlen, "out of memory");
         goto fail;
     }
+    e->ctl.queue = e->queue;
     return e;
 fail:
     if (e->ctl_src) conn_close(e->ctl_src);
@@ -926,25 +830,24 @@ fail:
     filter_free(&e->opt.filter);
     stats_destroy(&e->stats);
     eventlog_destroy(&e->log);
-    pthread_mutex_destroy(&e->lock);
+    runctl_destroy(&e->ctl);
     pthread_mutex_destroy(&e->report_lock);
-    pthread_cond_destroy(&e->cond);
     free(e);
     return NULL;
 }
 
 int engine_start(Engine *e, char *err, size_t errlen) {
-    pthread_mutex_lock(&e->lock);
-    if (e->started) {
-        pthread_mutex_unlock(&e->lock);
+    pthread_mutex_lock(&e->ctl.lock);
+    if (e->ctl.started) {
+        pthread_mutex_unlock(&e->ctl.lock);
         return util_err(err, errlen, "the run was already started");
     }
-    e->started = 1;
+    e->ctl.started = 1;
     uint64_t total = 0;
     for (int i = 0; i < e->ndb; i++) total += e->db_keys[i];
     stats_start(&e->stats, e->server_filter ? 0 : total);
-    e->state = e->paused ? ENGINE_PAUSED : ENGINE_RUNNING;
-    e->tokens_ms = util_mono_ms();
+    e->ctl.state = e->ctl.paused ? ENGINE_PAUSED : ENGINE_RUNNING;
+    e->ctl.tokens_ms = util_mono_ms();
     e->scan.dbs_total = e->ndb;
     if (e->resume_set) {
         e->scan.dbs_done = e->resume.db_index;
@@ -960,17 +863,17 @@ int engine_start(Engine *e, char *err, size_t errlen) {
     for (int i = 0, off = 0; i < e->ndb && off < (int)sizeof(map) - 16; i++)
         off += snprintf(map + off, sizeof(map) - off, "%s%d→%d", i ? ", " : "", e->src_db[i], e->dst_db[i]);
     eventlog_add(&e->log, EV_INFO, "copy started: %d db(s) [%s], %llu keys, %d workers, on-conflict %s",
-                 e->ndb, e->ndb ? map : "none non-empty", (unsigned long long)total, e->workers_target,
+                 e->ndb, e->ndb ? map : "none non-empty", (unsigned long long)total, e->ctl.workers_target,
                  conflict_policy_name(e->opt.on_conflict));
-    engine_spawn_workers_locked(e, e->workers_target);
+    engine_spawn_workers_locked(e, e->ctl.workers_target);
     int rc = pthread_create(&e->scanner_th, NULL, engine_scanner_main, e);
     if (rc != 0) {
-        e->scanner_exited = 1;
+        e->ctl.producer_exited = 1;
         queue_close(e->queue);
     }
     pthread_create(&e->monitor_th, NULL, engine_monitor_main, e);
     if (e->opt.sample_servers) pthread_create(&e->sampler_th, NULL, engine_sampler_main, e);
-    pthread_mutex_unlock(&e->lock);
+    pthread_mutex_unlock(&e->ctl.lock);
     if (rc != 0) {
         engine_fail(e, "could not start the scanner thread");
         return util_err(err, errlen, "could not start the scanner thread");
@@ -978,19 +881,11 @@ int engine_start(Engine *e, char *err, size_t errlen) {
     return 0;
 }
 
-int engine_wait(Engine *e, int timeout_ms) {
-    if (timeout_ms < 0) {
-        pthread_mutex_lock(&e->lock);
-        while (!engine_final(e->state)) pthread_cond_wait(&e->cond, &e->lock);
-        pthread_mutex_unlock(&e->lock);
-        return 1;
-    }
-    return engine_sleep_until_final(e, timeout_ms);
-}
+int engine_wait(Engine *e, int timeout_ms) { return runctl_wait(&e->ctl, timeout_ms); }
 
 void engine_free(Engine *e) {
     if (!e) return;
-    if (e->started) {
+    if (e->ctl.started) {
         engine_request_stop(e);
         engine_wait(e, -1);
         atomic_store(&e->closing, 1);
@@ -1009,102 +904,32 @@ void engine_free(Engine *e) {
     filter_free(&e->opt.filter);
     stats_destroy(&e->stats);
     eventlog_destroy(&e->log);
-    pthread_mutex_destroy(&e->lock);
+    runctl_destroy(&e->ctl);
     pthread_mutex_destroy(&e->report_lock);
-    pthread_cond_destroy(&e->cond);
     free(e);
 }
 
 /* ------------------------------------------------------------ control API */
 
-void engine_pause(Engine *e) {
-    pthread_mutex_lock(&e->lock);
-    int changed = !e->paused && !engine_final(e->state) && !e->stop;
-    if (changed) {
-        e->paused = 1;
-        if (e->state == ENGINE_RUNNING) e->state = ENGINE_PAUSED;
-    }
-    pthread_mutex_unlock(&e->lock);
-    if (changed) eventlog_add(&e->log, EV_OPERATOR, "paused: workers finish their batch, then wait");
-}
+void engine_pause(Engine *e) { runctl_pause(&e->ctl); }
+void engine_resume(Engine *e) { runctl_resume(&e->ctl); }
+void engine_set_rate(Engine *e, double r) { runctl_set_rate(&e->ctl, r); }
+void engine_request_stop(Engine *e) { runctl_request_stop(&e->ctl); }
+EngineState engine_state(Engine *e) { return runctl_state(&e->ctl); }
 
-void engine_resume(Engine *e) {
-    pthread_mutex_lock(&e->lock);
-    int changed = e->paused && !engine_final(e->state);
-    if (changed) {
-        e->paused = 0;
-        if (e->state == ENGINE_PAUSED) e->state = ENGINE_RUNNING;
-        e->tokens_ms = util_mono_ms();
-        pthread_cond_broadcast(&e->cond);
-    }
-    pthread_mutex_unlock(&e->lock);
-    if (changed) eventlog_add(&e->log, EV_OPERATOR, "resumed");
-}
+static void engine_spawn_cb(void *ud, int n) { engine_spawn_workers_locked(ud, n); }
 
-void engine_set_workers(Engine *e, int n) {
-    if (n < 1) n = 1;
-    if (n > ENGINE_MAX_WORKERS) n = ENGINE_MAX_WORKERS;
-    pthread_mutex_lock(&e->lock);
-    int old = e->workers_target;
-    if (n == old || engine_final(e->state) || e->stop) {
-        pthread_mutex_unlock(&e->lock);
-        return;
-    }
-    e->workers_target = n;
-    if (e->started && n > old && !queue_closed(e->queue)) engine_spawn_workers_locked(e, n);
-    pthread_cond_broadcast(&e->cond); /* paused workers above n leave */
-    pthread_mutex_unlock(&e->lock);
-    eventlog_add(&e->log, EV_OPERATOR, "workers %d → %d", old, n);
-}
-
-void engine_set_rate(Engine *e, double r) {
-    if (r < 0) r = 0;
-    pthread_mutex_lock(&e->lock);
-    double old = e->rate;
-    e->rate = r;
-    e->tokens = 0;
-    e->tokens_ms = util_mono_ms();
-    pthread_mutex_unlock(&e->lock);
-    char was[32];
-    if (old > 0)
-        snprintf(was, sizeof(was), "%.0f", old);
-    else
-        snprintf(was, sizeof(was), "off");
-    if (r > 0)
-        eventlog_add(&e->log, EV_OPERATOR, "rate limit %s → %.0f keys/s", was, r);
-    else
-        eventlog_add(&e->log, EV_OPERATOR, "rate limit %s → off", was);
-}
-
-void engine_request_stop(Engine *e) {
-    pthread_mutex_lock(&e->lock);
-    int changed = !e->stop && !engine_final(e->state);
-    if (changed) {
-        e->stop = 1;
-        if (e->started) e->state = ENGINE_STOPPING;
-        queue_close(e->queue);
-        pthread_cond_broadcast(&e->cond);
-    }
-    pthread_mutex_unlock(&e->lock);
-    if (changed) eventlog_add(&e->log, EV_OPERATOR, "stop requested: finishing the batches in flight");
-}
-
-EngineState engine_state(Engine *e) {
-    pthread_mutex_lock(&e->lock);
-    EngineState s = e->state;
-    pthread_mutex_unlock(&e->lock);
-    return s;
-}
+void engine_set_workers(Engine *e, int n) { runctl_set_workers(&e->ctl, n, engine_spawn_cb, e); }
 
 void engine_snapshot(Engine *e, EngineSnapshot *out) {
     int64_t now = util_mono_ms();
     memset(out, 0, sizeof(*out));
     stats_snapshot(&e->stats, &out->stats, now);
-    pthread_mutex_lock(&e->lock);
-    out->state = e->state;
-    util_strlcpy(out->reason, e->reason, sizeof(out->reason));
-    out->workers_target = e->workers_target;
-    out->rate_limit = e->rate;
+    pthread_mutex_lock(&e->ctl.lock);
+    out->state = e->ctl.state;
+    util_strlcpy(out->reason, e->ctl.reason, sizeof(out->reason));
+    out->workers_target = e->ctl.workers_target;
+    out->rate_limit = e->ctl.rate;
     out->scanner = e->scan;
     for (int i = 0; i < 2; i++) {
         ServerSnapshot *s = i == 0 ? &out->source : &out->target;
@@ -1115,7 +940,7 @@ void engine_snapshot(Engine *e, EngineSnapshot *out) {
     memcpy(out->fail_samples, e->fail_samples, sizeof(out->fail_samples));
     /* With MATCH/TYPE on the server side, DBSIZE says nothing about how many
      * keys will come: estimate progress from the scan position instead. */
-    if (e->server_filter && out->stats.progress < 0 && e->ndb > 0 && !engine_final(e->state)) {
+    if (e->server_filter && out->stats.progress < 0 && e->ndb > 0 && !runctl_final(e->ctl.state)) {
         uint64_t total = 0, before = 0;
         for (int i = 0; i < e->ndb; i++) total += e->db_keys[i] ? e->db_keys[i] : 1;
         for (int i = 0; i < e->scan.dbs_done && i < e->ndb; i++) before += e->db_keys[i] ? e->db_keys[i] : 1;
@@ -1126,7 +951,7 @@ void engine_snapshot(Engine *e, EngineSnapshot *out) {
         out->stats.progress = p;
         if (p > 0.01 && out->stats.elapsed_ms > 0)
             out->stats.eta_ms = (int64_t)((double)out->stats.elapsed_ms * (1 - p) / p);
-    } else if (engine_final(e->state)) {
+    } else if (runctl_final(e->ctl.state)) {
         out->stats.progress = 1.0;
         out->stats.eta_ms = 0;
     }
@@ -1142,6 +967,6 @@ void engine_snapshot(Engine *e, EngineSnapshot *out) {
         ws->batch_age_ms = bs ? now - bs : -1;
     }
     out->nworkers = n;
-    pthread_mutex_unlock(&e->lock);
+    pthread_mutex_unlock(&e->ctl.lock);
     out->nlog = eventlog_copy(&e->log, 0, out->log, ENGINE_SNAPSHOT_LOG);
 }

@@ -12,7 +12,7 @@
  *   monitor  ── once a second: stats_tick() and a sample of the target
  *               (INFO + PING) for the console's servers panel
  *
- * Shared state lives under s->lock (run state, pause, worker target, rate,
+ * Shared state lives under s->run.lock (run state, pause, worker target, rate,
  * reader position, samples) or in atomics (counters, stop). Memory is
  * bounded by RS_INFLIGHT_BYTES of queued payloads plus one batch per worker
  * and the largest single key. Ending: the reader closes the queue at the
@@ -21,15 +21,14 @@
 #include "rdbsource.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli_common.h"
 #include "queue.h"
+#include "runctl.h"
 #include "rdb.h"
 #include "serverinfo.h"
 #include "util.h"
@@ -78,17 +77,8 @@ struct RdbSource {
     Stats stats;
     EventLog log;
     Queue *queue;
-
-    pthread_mutex_t lock;
-    pthread_cond_t cond; /* pause/resume/stop/final state/bytes in flight */
-    EngineState state;
-    char reason[FERRY_ERR_LEN];
-    int failed, paused, started;
-    _Atomic int stop;
-    int workers_target;
-    double rate, tokens;
-    int64_t tokens_ms;
-    int active_workers, reader_exited;
+    RunCtl run; /* state, pause/stop, workers, rate limit; its lock (and cond:
+                 * also bytes in flight) guards the fields below too */
     uint64_t inflight; /* payload bytes queued or being restored */
     RsWorker workers[ENGINE_MAX_WORKERS];
     pthread_t reader_th, monitor_th;
@@ -185,14 +175,6 @@ static int rsb_add(RsBatch *b, const char *key, size_t klen, const unsigned char
 
 /* ------------------------------------------------------------- run state */
 
-static int rs_final(EngineState st) { return st == ENGINE_DONE || st == ENGINE_STOPPED || st == ENGINE_FAILED; }
-
-static void rs_block_signals(void) {
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
-}
-
 void rdbsource_log(RdbSource *s, EventLevel level, const char *fmt, ...) {
     char text[EVENTLOG_TEXT];
     va_list ap;
@@ -202,92 +184,42 @@ void rdbsource_log(RdbSource *s, EventLevel level, const char *fmt, ...) {
     eventlog_add(&s->log, level, "%s", text);
 }
 
-/* Caller holds s->lock. */
+/* Caller holds s->run.lock. */
 static void rs_finalize_locked(RdbSource *s) {
-    if (rs_final(s->state) || s->active_workers > 0 || !s->reader_exited) return;
+    if (!runctl_should_finish_locked(&s->run)) return;
     void *left;
     while ((left = queue_try_pop(s->queue)) != NULL) {
         s->inflight -= ((RsBatch *)left)->used;
         rsb_free(left);
     }
     stats_finish(&s->stats);
-    s->state = s->failed ? ENGINE_FAILED : s->stop ? ENGINE_STOPPED : ENGINE_DONE;
-    if (s->state == ENGINE_STOPPED && !s->reason[0])
-        util_strlcpy(s->reason, "stopped by the operator", sizeof(s->reason));
     pthread_mutex_lock(&s->report_lock);
     if (s->report) fflush(s->report);
     pthread_mutex_unlock(&s->report_lock);
-    pthread_cond_broadcast(&s->cond);
+    runctl_finish_locked(&s->run);
 }
 
-static void rs_fail(RdbSource *s, const char *why) {
-    pthread_mutex_lock(&s->lock);
-    if (!s->failed && !rs_final(s->state)) {
-        s->failed = 1;
-        util_strlcpy(s->reason, why, sizeof(s->reason));
-        s->stop = 1;
-        s->state = ENGINE_STOPPING;
-        queue_close(s->queue);
-        pthread_cond_broadcast(&s->cond);
-        pthread_mutex_unlock(&s->lock);
-        eventlog_add(&s->log, EV_ERROR, "%s", why);
-        return;
-    }
-    pthread_mutex_unlock(&s->lock);
-}
-
-/* Token bucket shared by the workers (as the engine's). */
-static void rs_rate_acquire(RdbSource *s, int n) {
-    for (;;) {
-        pthread_mutex_lock(&s->lock);
-        if (s->rate <= 0 || s->stop) {
-            pthread_mutex_unlock(&s->lock);
-            return;
-        }
-        int64_t now = util_mono_ms();
-        s->tokens += (double)(now - s->tokens_ms) * s->rate / 1000.0;
-        s->tokens_ms = now;
-        double cap = s->rate > n ? s->rate : n;
-        if (s->tokens > cap) s->tokens = cap;
-        if (s->tokens >= n) {
-            s->tokens -= n;
-            pthread_mutex_unlock(&s->lock);
-            return;
-        }
-        int64_t wait = (int64_t)((n - s->tokens) * 1000.0 / s->rate) + 1;
-        pthread_mutex_unlock(&s->lock);
-        util_sleep_ms(wait < 50 ? wait : 50);
-    }
-}
-
-/* 1 to go on, 0 when stopping. */
-static int rs_wait_unpaused(RdbSource *s) {
-    pthread_mutex_lock(&s->lock);
-    while (s->paused && !s->stop) pthread_cond_wait(&s->cond, &s->lock);
-    int go = !s->stop;
-    pthread_mutex_unlock(&s->lock);
-    return go;
-}
+static void rs_fail(RdbSource *s, const char *why) { runctl_fail(&s->run, why); }
 
 static void rs_release(RdbSource *s, size_t bytes) {
-    pthread_mutex_lock(&s->lock);
+    pthread_mutex_lock(&s->run.lock);
     s->inflight -= bytes;
-    pthread_cond_broadcast(&s->cond);
-    pthread_mutex_unlock(&s->lock);
+    pthread_cond_broadcast(&s->run.cond);
+    pthread_mutex_unlock(&s->run.lock);
 }
 
 /* --------------------------------------------------------------- reports */
 
 static void rs_report(RdbSource *s, int skipped, FailReason r, int db, const char *key, size_t len,
                       const char *detail) {
-    pthread_mutex_lock(&s->lock);
+    pthread_mutex_lock(&s->run.lock);
     if (s->nsamples[r] < 3) {
         char *dst = s->fail_samples[r][s->nsamples[r]++];
         size_t n = len < 127 ? len : 127;
         for (size_t i = 0; i < n; i++) dst[i] = (key[i] >= 0x20 && key[i] < 0x7f) ? key[i] : '?';
         dst[n] = '\0';
     }
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&s->run.lock);
     pthread_mutex_lock(&s->report_lock);
     if (s->report) {
         fprintf(s->report, "%s\t%s\tdb%d\t", skipped ? "skipped" : "failed", stats_fail_name(r), db);
@@ -301,13 +233,13 @@ static void rs_report(RdbSource *s, int skipped, FailReason r, int db, const cha
 
 static Conn *rs_open_retry(RdbSource *s, const ConnConfig *cfg, char *err, size_t errlen) {
     int64_t delay = 100;
-    for (int attempt = 0; attempt < RS_START_ATTEMPTS && !s->stop; attempt++) {
+    for (int attempt = 0; attempt < RS_START_ATTEMPTS && !s->run.stop; attempt++) {
         Conn *c = conn_open(cfg, err, errlen);
         if (c) return c;
-        for (int64_t slept = 0; slept < delay && !s->stop; slept += 50) util_sleep_ms(50);
+        for (int64_t slept = 0; slept < delay && !s->run.stop; slept += 50) util_sleep_ms(50);
         delay = delay * 2 > 5000 ? 5000 : delay * 2;
     }
-    if (s->stop) util_err(err, errlen, "stopped while connecting");
+    if (s->run.stop) util_err(err, errlen, "stopped while connecting");
     return NULL;
 }
 
@@ -334,8 +266,8 @@ static int rs_reconnect(RsWorker *w, int db, char *err, size_t errlen) {
     char why[FERRY_ERR_LEN];
     util_strlcpy(why, conn_errstr(w->c), sizeof(why));
     atomic_store(&w->state, WORKER_BACKOFF);
-    if (conn_reconnect(w->c, RS_RECONNECT_ATTEMPTS, &s->stop) != 0 || conn_select(w->c, db) != 0) {
-        if (s->stop) return util_err(err, errlen, "%s: stopped while reconnecting", conn_label(w->c));
+    if (conn_reconnect(w->c, RS_RECONNECT_ATTEMPTS, &s->run.stop) != 0 || conn_select(w->c, db) != 0) {
+        if (s->run.stop) return util_err(err, errlen, "%s: stopped while reconnecting", conn_label(w->c));
         return util_err(err, errlen, "%s: connection lost and not regained (%s); check the server, then rerun",
                         conn_label(w->c), why);
     }
@@ -594,23 +526,23 @@ static void *rs_worker_main(void *arg) {
     RsWorker *w = arg;
     RdbSource *s = w->s;
     char err[FERRY_ERR_LEN] = "";
-    rs_block_signals();
+    runctl_block_signals();
     ConnConfig tc = s->opt.target;
     snprintf(tc.client_name, sizeof(tc.client_name), "ferry-dst-w%d", w->idx);
     tc.uri.db = -1;
     w->c = rs_open_retry(s, &tc, err, sizeof(err));
     if (!w->c) {
-        if (!s->stop) rs_fail(s, err);
+        if (!s->run.stop) rs_fail(s, err);
         goto out;
     }
     for (;;) {
-        pthread_mutex_lock(&s->lock);
-        while (s->paused && !s->stop && w->idx < s->workers_target) {
+        pthread_mutex_lock(&s->run.lock);
+        while (s->run.paused && !s->run.stop && w->idx < s->run.workers_target) {
             atomic_store(&w->state, WORKER_PAUSED);
-            pthread_cond_wait(&s->cond, &s->lock);
+            pthread_cond_wait(&s->run.cond, &s->run.lock);
         }
-        int leave = s->stop || w->idx >= s->workers_target;
-        pthread_mutex_unlock(&s->lock);
+        int leave = s->run.stop || w->idx >= s->run.workers_target;
+        pthread_mutex_unlock(&s->run.lock);
         if (leave) break;
         atomic_store(&w->state, WORKER_IDLE);
         RsBatch *b = queue_pop_timed(s->queue, 200);
@@ -618,13 +550,13 @@ static void *rs_worker_main(void *arg) {
             if (queue_closed(s->queue) && queue_len(s->queue) == 0) break;
             continue;
         }
-        if (!rs_wait_unpaused(s)) { /* paused while it waited: held here; or stopping */
+        if (!runctl_wait_unpaused(&s->run)) { /* paused while it waited: held here; or stopping */
             rs_release(s, b->used);
             rsb_free(b);
             break;
         }
         atomic_store(&w->batch_start_ms, util_mono_ms());
-        rs_rate_acquire(s, b->n);
+        runctl_rate_acquire(&s->run, b->n);
         int handled = 0;
         int rc = rs_restore_batch(w, b, &handled, err, sizeof(err));
         atomic_fetch_add(&w->keys_done, (uint64_t)handled);
@@ -646,16 +578,16 @@ out:
     w->todo = w->same = NULL;
     w->order = w->busy = NULL;
     w->cap = 0;
-    pthread_mutex_lock(&s->lock);
+    pthread_mutex_lock(&s->run.lock);
     atomic_store(&w->state, WORKER_EXITED);
     atomic_store(&w->running, 0);
-    s->active_workers--;
+    s->run.active_workers--;
     rs_finalize_locked(s);
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&s->run.lock);
     return NULL;
 }
 
-/* Starts workers [0, n) that are not running. Caller holds s->lock. */
+/* Starts workers [0, n) that are not running. Caller holds s->run.lock. */
 static void rs_spawn_workers_locked(RdbSource *s, int n) {
     for (int i = 0; i < n; i++) {
         RsWorker *w = &s->workers[i];
@@ -675,7 +607,7 @@ static void rs_spawn_workers_locked(RdbSource *s, int n) {
             continue;
         }
         w->joinable = 1;
-        s->active_workers++;
+        s->run.active_workers++;
     }
 }
 
@@ -759,7 +691,7 @@ static int rs_prepass(RdbSource *s, char *err, size_t errlen) {
         atomic_store(&s->verify_done, rdb_reader_offset(r));
         if (ev.type == RDB_EV_KEY) keys++;
         if (ev.type == RDB_EV_END) checksum = ev.checksum;
-        if (s->stop) {
+        if (s->run.stop) {
             rdb_reader_free(r);
             return util_err(err, errlen, "stopped while the snapshot was being verified");
         }
@@ -786,18 +718,18 @@ static int rs_prepass(RdbSource *s, char *err, size_t errlen) {
             return -1;
         }
     }
-    pthread_mutex_lock(&s->lock);
+    pthread_mutex_lock(&s->run.lock);
     s->dbs_total = ndb;
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&s->run.lock);
     return 0;
 }
 
 /* Pushes b (the queue takes it); waits while too many bytes are queued. */
 static int rs_push(RdbSource *s, RsBatch *b) {
-    pthread_mutex_lock(&s->lock);
-    while (s->inflight > RS_INFLIGHT_BYTES && !s->stop) pthread_cond_wait(&s->cond, &s->lock);
+    pthread_mutex_lock(&s->run.lock);
+    while (s->inflight > RS_INFLIGHT_BYTES && !s->run.stop) pthread_cond_wait(&s->run.cond, &s->run.lock);
     s->inflight += b->used;
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&s->run.lock);
     if (queue_push(s->queue, b) == 0) return 0;
     rs_release(s, b->used);
     rsb_free(b);
@@ -811,18 +743,18 @@ static void rs_note_aux(RdbSource *s, const RdbEvent *ev) {
     v[n] = '\0';
     if ((ev->namelen == 9 && !memcmp(ev->name, "redis-ver", 9)) ||
         (ev->namelen == 10 && !memcmp(ev->name, "valkey-ver", 10))) {
-        pthread_mutex_lock(&s->lock);
+        pthread_mutex_lock(&s->run.lock);
         if (!s->writer[0] || ev->namelen == 10)
             snprintf(s->writer, sizeof(s->writer), "%s %s", ev->namelen == 10 ? "valkey" : "redis", v);
         util_strlcpy(s->srv[0].version, v, sizeof(s->srv[0].version));
-        pthread_mutex_unlock(&s->lock);
+        pthread_mutex_unlock(&s->run.lock);
     } else if (ev->namelen == 5 && !memcmp(ev->name, "ctime", 5)) {
         s->ctime = strtoll(v, NULL, 10);
     } else if (ev->namelen == 8 && !memcmp(ev->name, "used-mem", 8)) {
-        pthread_mutex_lock(&s->lock);
+        pthread_mutex_lock(&s->run.lock);
         s->used_mem = strtoull(v, NULL, 10);
         s->srv[0].used_memory = s->used_mem;
-        pthread_mutex_unlock(&s->lock);
+        pthread_mutex_unlock(&s->run.lock);
     }
 }
 
@@ -865,7 +797,7 @@ static void *rs_reader_main(void *arg) {
     RdbSource *s = arg;
     char err[FERRY_ERR_LEN];
     int cur = -1;
-    rs_block_signals();
+    runctl_block_signals();
 
     char size[16];
     util_fmt_bytes(size, sizeof(size), (double)s->file_size);
@@ -874,7 +806,7 @@ static void *rs_reader_main(void *arg) {
     int v = rs_prepass(s, err, sizeof(err));
     atomic_store(&s->verifying, 0);
     if (v != 0) {
-        if (!s->stop) rs_fail(s, err);
+        if (!s->run.stop) rs_fail(s, err);
         goto out;
     }
     pthread_mutex_lock(&s->stats.lock);
@@ -887,7 +819,7 @@ static void *rs_reader_main(void *arg) {
     uint64_t db_keys = 0;
     RdbEvent ev;
     for (;;) {
-        if (!rs_wait_unpaused(s)) break;
+        if (!runctl_wait_unpaused(&s->run)) break;
         int rc = rdb_next(s->rdb, &ev, err, sizeof(err));
         atomic_store(&s->offset, rdb_reader_offset(s->rdb));
         if (rc < 0) {
@@ -907,11 +839,11 @@ static void *rs_reader_main(void *arg) {
             }
             atomic_fetch_add(&s->stats.scanned, 1);
             if (ev.db != cur) {
-                pthread_mutex_lock(&s->lock);
+                pthread_mutex_lock(&s->run.lock);
                 if (cur >= 0 && db_keys) s->dbs_done++;
                 s->cur_src = ev.db;
                 s->cur_dst = s->want_dst;
-                pthread_mutex_unlock(&s->lock);
+                pthread_mutex_unlock(&s->run.lock);
                 cur = ev.db;
                 db_keys = 0;
             }
@@ -923,7 +855,7 @@ static void *rs_reader_main(void *arg) {
             if (b && (b->src_db != ev.db || b->dst_db != s->want_dst)) {
                 rs_push(s, b);
                 b = NULL;
-                if (s->stop) goto done;
+                if (s->run.stop) goto done;
             }
             if (!b && !(b = rsb_new(ev.db, s->want_dst))) {
                 rs_fail(s, "out of memory while reading the snapshot");
@@ -936,7 +868,7 @@ static void *rs_reader_main(void *arg) {
             if (b->n >= s->opt.batch || b->used >= RS_BATCH_BYTES) {
                 rs_push(s, b);
                 b = NULL;
-                if (s->stop) goto done;
+                if (s->run.stop) goto done;
             }
             break;
         }
@@ -955,22 +887,22 @@ static void *rs_reader_main(void *arg) {
     }
 done:
     if (b) {
-        if (!s->stop) rs_push(s, b);
+        if (!s->run.stop) rs_push(s, b);
         else rsb_free(b);
     }
     if (s->nfunctions)
         eventlog_add(&s->log, EV_WARN, "the snapshot holds %d function librar%s (%s%s): ferry does not copy functions; load them on the target with FUNCTION LOAD",
                      s->nfunctions, s->nfunctions == 1 ? "y" : "ies", s->first_function, s->nfunctions > 1 ? ", …" : "");
 out:
-    pthread_mutex_lock(&s->lock);
-    if (!s->stop && !s->failed) {
+    pthread_mutex_lock(&s->run.lock);
+    if (!s->run.stop && !s->run.failed) {
         s->reader_finished = 1;
         if (cur >= 0) s->dbs_done++;
     }
-    s->reader_exited = 1;
+    s->run.producer_exited = 1;
     queue_close(s->queue);
     rs_finalize_locked(s);
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&s->run.lock);
     return NULL;
 }
 
@@ -979,9 +911,9 @@ out:
 static void rs_sample_target(RdbSource *s, Conn **cp) {
     ServerSnapshot t;
     char err[FERRY_ERR_LEN] = "";
-    pthread_mutex_lock(&s->lock);
+    pthread_mutex_lock(&s->run.lock);
     t = s->srv[1];
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&s->run.lock);
     if (!*cp) {
         ConnConfig cc = s->opt.target;
         util_strlcpy(cc.client_name, "ferry-mon-dst", sizeof(cc.client_name));
@@ -1024,25 +956,25 @@ static void rs_sample_target(RdbSource *s, Conn **cp) {
     } else {
         util_strlcpy(t.error, err[0] ? err : "no answer", sizeof(t.error));
     }
-    pthread_mutex_lock(&s->lock);
+    pthread_mutex_lock(&s->run.lock);
     if (ok) s->srv_ok_ms = util_mono_ms();
     memcpy(t.label, s->srv[1].label, sizeof(t.label));
     s->srv[1] = t;
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&s->run.lock);
 }
 
 static void *rs_monitor_main(void *arg) {
     RdbSource *s = arg;
-    rs_block_signals();
+    runctl_block_signals();
     Conn *c = NULL;
     int64_t next = util_mono_ms() + 1000;
     int ticked_final = 0;
     while (!atomic_load(&s->closing)) {
         int64_t now = util_mono_ms();
         if (now >= next) {
-            pthread_mutex_lock(&s->lock);
-            int fin = rs_final(s->state);
-            pthread_mutex_unlock(&s->lock);
+            pthread_mutex_lock(&s->run.lock);
+            int fin = runctl_final(s->run.state);
+            pthread_mutex_unlock(&s->run.lock);
             if (!fin || !ticked_final) stats_tick(&s->stats, now);
             if (fin) ticked_final = 1;
             if (s->opt.sample_servers) rs_sample_target(s, &c);
@@ -1072,9 +1004,8 @@ static void rs_destroy(RdbSource *s) {
     filter_free(&s->opt.filter);
     stats_destroy(&s->stats);
     eventlog_destroy(&s->log);
-    pthread_mutex_destroy(&s->lock);
+    runctl_destroy(&s->run);
     pthread_mutex_destroy(&s->report_lock);
-    pthread_cond_destroy(&s->cond);
     free(s);
 }
 
@@ -1097,11 +1028,8 @@ RdbSource *rdbsource_create(const char *path, const CopyOptions *o, char *err, s
     s->opt.on_checkpoint = NULL;
     stats_init(&s->stats);
     eventlog_init(&s->log);
-    pthread_mutex_init(&s->lock, NULL);
+    runctl_init(&s->run, &s->log, s->opt.workers, s->opt.rate);
     pthread_mutex_init(&s->report_lock, NULL);
-    pthread_cond_init(&s->cond, NULL);
-    s->workers_target = s->opt.workers;
-    s->rate = s->opt.rate;
     s->cur_src = s->cur_dst = -1;
     util_strlcpy(s->path, path, sizeof(s->path));
     uri_format_redacted(&o->target.uri, s->tlabel, sizeof(s->tlabel));
@@ -1175,6 +1103,7 @@ RdbSource *rdbsource_create(const char *path, const CopyOptions *o, char *err, s
         util_err(err, errlen, "out of memory");
         goto fail;
     }
+    s->run.queue = s->queue;
     return s;
 fail:
     rs_destroy(s);
@@ -1182,30 +1111,30 @@ fail:
 }
 
 int rdbsource_start(RdbSource *s, char *err, size_t errlen) {
-    pthread_mutex_lock(&s->lock);
-    if (s->started) {
-        pthread_mutex_unlock(&s->lock);
+    pthread_mutex_lock(&s->run.lock);
+    if (s->run.started) {
+        pthread_mutex_unlock(&s->run.lock);
         return util_err(err, errlen, "the run was already started");
     }
-    s->started = 1;
+    s->run.started = 1;
     stats_start(&s->stats, 0);
-    s->state = s->paused ? ENGINE_PAUSED : ENGINE_RUNNING;
-    s->tokens_ms = util_mono_ms();
+    s->run.state = s->run.paused ? ENGINE_PAUSED : ENGINE_RUNNING;
+    s->run.tokens_ms = util_mono_ms();
     char map[256] = "every db to the same number";
     if (s->plan == PLAN_MAP)
         dbmap_format(&s->opt.dbmap, map, sizeof(map));
     else if (s->plan == PLAN_SINGLE)
         snprintf(map, sizeof(map), "its one db → %d", s->single_dst);
     eventlog_add(&s->log, EV_INFO, "copy from snapshot started: %s, %d workers, on-conflict %s", map,
-                 s->workers_target, conflict_policy_name(s->opt.on_conflict));
-    rs_spawn_workers_locked(s, s->workers_target);
+                 s->run.workers_target, conflict_policy_name(s->opt.on_conflict));
+    rs_spawn_workers_locked(s, s->run.workers_target);
     int rc = pthread_create(&s->reader_th, NULL, rs_reader_main, s);
     if (rc != 0) {
-        s->reader_exited = 1;
+        s->run.producer_exited = 1;
         queue_close(s->queue);
     }
     pthread_create(&s->monitor_th, NULL, rs_monitor_main, s);
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&s->run.lock);
     if (rc != 0) {
         rs_fail(s, "could not start the reader thread");
         return util_err(err, errlen, "could not start the reader thread");
@@ -1213,30 +1142,11 @@ int rdbsource_start(RdbSource *s, char *err, size_t errlen) {
     return 0;
 }
 
-int rdbsource_wait(RdbSource *s, int timeout_ms) {
-    pthread_mutex_lock(&s->lock);
-    if (timeout_ms < 0) {
-        while (!rs_final(s->state)) pthread_cond_wait(&s->cond, &s->lock);
-    } else {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += timeout_ms / 1000;
-        ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
-        while (!rs_final(s->state))
-            if (pthread_cond_timedwait(&s->cond, &s->lock, &ts) != 0) break;
-    }
-    int fin = rs_final(s->state);
-    pthread_mutex_unlock(&s->lock);
-    return fin;
-}
+int rdbsource_wait(RdbSource *s, int timeout_ms) { return runctl_wait(&s->run, timeout_ms); }
 
 void rdbsource_free(RdbSource *s) {
     if (!s) return;
-    if (s->started) {
+    if (s->run.started) {
         rdbsource_request_stop(s);
         rdbsource_wait(s, -1);
         atomic_store(&s->closing, 1);
@@ -1250,78 +1160,15 @@ void rdbsource_free(RdbSource *s) {
 
 /* ------------------------------------------------------------ control API */
 
-void rdbsource_pause(RdbSource *s) {
-    pthread_mutex_lock(&s->lock);
-    int changed = !s->paused && !rs_final(s->state) && !s->stop;
-    if (changed) {
-        s->paused = 1;
-        if (s->state == ENGINE_RUNNING) s->state = ENGINE_PAUSED;
-    }
-    pthread_mutex_unlock(&s->lock);
-    if (changed) eventlog_add(&s->log, EV_OPERATOR, "paused: workers finish their batch, then wait");
-}
+void rdbsource_pause(RdbSource *s) { runctl_pause(&s->run); }
+void rdbsource_resume(RdbSource *s) { runctl_resume(&s->run); }
+void rdbsource_set_rate(RdbSource *s, double r) { runctl_set_rate(&s->run, r); }
+void rdbsource_request_stop(RdbSource *s) { runctl_request_stop(&s->run); }
+EngineState rdbsource_state(RdbSource *s) { return runctl_state(&s->run); }
 
-void rdbsource_resume(RdbSource *s) {
-    pthread_mutex_lock(&s->lock);
-    int changed = s->paused && !rs_final(s->state);
-    if (changed) {
-        s->paused = 0;
-        if (s->state == ENGINE_PAUSED) s->state = ENGINE_RUNNING;
-        s->tokens_ms = util_mono_ms();
-        pthread_cond_broadcast(&s->cond);
-    }
-    pthread_mutex_unlock(&s->lock);
-    if (changed) eventlog_add(&s->log, EV_OPERATOR, "resumed");
-}
+static void rs_spawn_cb(void *ud, int n) { rs_spawn_workers_locked(ud, n); }
 
-void rdbsource_set_workers(RdbSource *s, int n) {
-    if (n < 1) n = 1;
-    if (n > ENGINE_MAX_WORKERS) n = ENGINE_MAX_WORKERS;
-    pthread_mutex_lock(&s->lock);
-    int old = s->workers_target;
-    if (n == old || rs_final(s->state) || s->stop) {
-        pthread_mutex_unlock(&s->lock);
-        return;
-    }
-    s->workers_target = n;
-    if (s->started && n > old && !queue_closed(s->queue)) rs_spawn_workers_locked(s, n);
-    pthread_cond_broadcast(&s->cond);
-    pthread_mutex_unlock(&s->lock);
-    eventlog_add(&s->log, EV_OPERATOR, "workers %d → %d", old, n);
-}
-
-void rdbsource_set_rate(RdbSource *s, double r) {
-    if (r < 0) r = 0;
-    pthread_mutex_lock(&s->lock);
-    s->rate = r;
-    s->tokens = 0;
-    s->tokens_ms = util_mono_ms();
-    pthread_mutex_unlock(&s->lock);
-    if (r > 0)
-        eventlog_add(&s->log, EV_OPERATOR, "rate limit %.0f keys/s", r);
-    else
-        eventlog_add(&s->log, EV_OPERATOR, "rate limit off");
-}
-
-void rdbsource_request_stop(RdbSource *s) {
-    pthread_mutex_lock(&s->lock);
-    int changed = !s->stop && !rs_final(s->state);
-    if (changed) {
-        s->stop = 1;
-        if (s->started) s->state = ENGINE_STOPPING;
-        queue_close(s->queue);
-        pthread_cond_broadcast(&s->cond);
-    }
-    pthread_mutex_unlock(&s->lock);
-    if (changed) eventlog_add(&s->log, EV_OPERATOR, "stop requested: finishing the batches in flight");
-}
-
-EngineState rdbsource_state(RdbSource *s) {
-    pthread_mutex_lock(&s->lock);
-    EngineState st = s->state;
-    pthread_mutex_unlock(&s->lock);
-    return st;
-}
+void rdbsource_set_workers(RdbSource *s, int n) { runctl_set_workers(&s->run, n, rs_spawn_cb, s); }
 
 void rdbsource_snapshot(RdbSource *s, EngineSnapshot *out) {
     int64_t now = util_mono_ms();
@@ -1329,11 +1176,11 @@ void rdbsource_snapshot(RdbSource *s, EngineSnapshot *out) {
     stats_snapshot(&s->stats, &out->stats, now);
     uint64_t off = atomic_load(&s->offset);
     double frac = s->file_size ? (double)off / (double)s->file_size : 0;
-    pthread_mutex_lock(&s->lock);
-    out->state = s->state;
-    util_strlcpy(out->reason, s->reason, sizeof(out->reason));
-    out->workers_target = s->workers_target;
-    out->rate_limit = s->rate;
+    pthread_mutex_lock(&s->run.lock);
+    out->state = s->run.state;
+    util_strlcpy(out->reason, s->run.reason, sizeof(out->reason));
+    out->workers_target = s->run.workers_target;
+    out->rate_limit = s->run.rate;
     ScannerSnapshot *sc = &out->scanner;
     sc->db_src = s->cur_src;
     sc->db_dst = s->cur_dst;
@@ -1353,10 +1200,10 @@ void rdbsource_snapshot(RdbSource *s, EngineSnapshot *out) {
     memcpy(out->fail_samples, s->fail_samples, sizeof(out->fail_samples));
     /* After the pre-pass the key total is exact and stats_snapshot() gives
      * progress and ETA from it; before, there is nothing to show yet. */
-    if (rs_final(s->state)) {
+    if (runctl_final(s->run.state)) {
         out->stats.progress = 1.0;
         out->stats.eta_ms = 0;
-    } else if (verifying || !s->started) {
+    } else if (verifying || !s->run.started) {
         out->stats.progress = 0;
         out->stats.eta_ms = -1;
     }
@@ -1371,7 +1218,7 @@ void rdbsource_snapshot(RdbSource *s, EngineSnapshot *out) {
         ws->batch_age_ms = bs ? now - bs : -1;
     }
     out->nworkers = n;
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&s->run.lock);
     out->nlog = eventlog_copy(&s->log, 0, out->log, ENGINE_SNAPSHOT_LOG);
 }
 
