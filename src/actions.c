@@ -27,6 +27,7 @@ extern const ActionDef action_tail;
 extern const ActionDef action_drain;
 extern const ActionDef action_verify;
 extern const ActionDef action_prune;
+extern const ActionDef action_follow;
 
 static const ActionDef *const action_table[] = {
     &action_preflight,
@@ -45,6 +46,7 @@ static const ActionDef *const action_table[] = {
     &action_drain,
     &action_verify,
     &action_prune,
+    &action_follow,
 };
 
 #define NACTIONS (sizeof(action_table) / sizeof(action_table[0]))

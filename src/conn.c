@@ -1120,3 +1120,63 @@ const char *conn_label(const Conn *c) {
 const ConnConfig *conn_config(const Conn *c) {
     return &c->cfg;
 }
+
+/* ---- raw bytes (the replication link) ------------------------------------------------ */
+
+/* Bytes the reply reader was fed but has not parsed come first, then bytes
+ * read from the socket but not fed yet, then the socket itself. */
+ssize_t conn_read_raw(Conn *c, void *buf, size_t len, int timeout_ms) {
+    if (c->broken) return -1;
+    if (len == 0) return 0;
+    redisReader *r = c->reader;
+    if (r && r->buf && r->len > r->pos) {
+        size_t n = r->len - r->pos;
+        if (n > len) n = len;
+        memcpy(buf, r->buf + r->pos, n);
+        r->pos += n;
+        if (r->pos == r->len) {
+            sdsclear(r->buf);
+            r->pos = r->len = 0;
+        }
+        return (ssize_t)n;
+    }
+    if (c->ipos < c->ilen) {
+        size_t n = c->ilen - c->ipos;
+        if (n > len) n = len;
+        memcpy(buf, c->ibuf + c->ipos, n);
+        c->ipos += n;
+        if (c->ipos == c->ilen) c->ipos = c->ilen = 0;
+        return (ssize_t)n;
+    }
+    if (!(c->ssl && SSL_pending(c->ssl) > 0)) {
+        int w = wait_fd(c->fd, POLLIN, timeout_ms < 0 ? -1 : timeout_ms);
+        if (w == 0) return 0;
+        if (w < 0) {
+            io_errno_err(c, errno, 0);
+            c->broken = 1;
+            return -1;
+        }
+    }
+    ssize_t n = io_read(c, buf, len);
+    if (n < 0) {
+        c->broken = 1;
+        return -1;
+    }
+    return n;
+}
+
+int conn_write_raw(Conn *c, const void *buf, size_t len) {
+    if (c->broken) return -1;
+    if (conn_flush(c) != 0) return -1;
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = io_write(c, p, len);
+        if (n < 0) {
+            c->broken = 1;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}

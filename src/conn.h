@@ -18,6 +18,7 @@
 #include <hiredis/hiredis.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "uri.h"
 
@@ -84,5 +85,16 @@ const char *conn_errstr(const Conn *c);
 /* "source redis://alice@10.0.0.7:6379/1" (redacted). */
 const char *conn_label(const Conn *c);
 const ConnConfig *conn_config(const Conn *c);
+
+/* The raw byte stream, for a replication link (after PSYNC the primary
+ * sends a snapshot and a command stream, not replies). conn_read_raw()
+ * returns first whatever the reply reader holds unparsed, then reads the
+ * socket: the number of bytes (> 0), 0 when nothing arrived within
+ * timeout_ms (< 0: wait for the io timeout), or -1 on I/O error (the
+ * connection is then broken; conn_errstr() says why). Do not mix it with
+ * conn_get_reply() while replies are pending. */
+ssize_t conn_read_raw(Conn *c, void *buf, size_t len, int timeout_ms);
+/* Writes bytes that expect no reply (REPLCONF ACK). 0 or -1 (broken). */
+int conn_write_raw(Conn *c, const void *buf, size_t len);
 
 #endif

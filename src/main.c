@@ -18,6 +18,7 @@ int cmd_run(int argc, char **argv);       /* cmd_run.c */
 int cmd_preflight(int argc, char **argv); /* cmd_preflight.c */
 int cmd_verify(int argc, char **argv);    /* cmd_verify.c */
 int cmd_prune(int argc, char **argv);     /* cmd_prune.c */
+int cmd_follow(int argc, char **argv);    /* cmd_follow.c */
 int cmd_rehearse(int argc, char **argv);  /* cmd_rehearse.c */
 
 static void on_signal(int sig) {
@@ -57,6 +58,9 @@ static void usage(FILE *f) {
             "  ferry rehearse --rdb SNAPSHOT.rdb RUNBOOK [--report-dir DIR] [--scale-keys N]\n"
             "                      the runbook on throwaway local servers, measured: a report and a chart\n"
             "                      (ferry rehearse --help)\n"
+            "  ferry follow --source URI --target URI [--db-map …] [--match/--exclude GLOB] [--no-tui]\n"
+            "                      ferry follows the source as a replica (PSYNC) and applies its stream\n"
+            "                      to a target that refuses REPLICAOF (ferry follow --help)\n"
             "  ferry version\n",
             FERRY_VERSION);
 }
@@ -75,6 +79,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "preflight")) return cmd_preflight(argc - 1, argv + 1);
     if (!strcmp(cmd, "verify")) return cmd_verify(argc - 1, argv + 1);
     if (!strcmp(cmd, "prune")) return cmd_prune(argc - 1, argv + 1);
+    if (!strcmp(cmd, "follow")) return cmd_follow(argc - 1, argv + 1);
     if (!strcmp(cmd, "rehearse")) return cmd_rehearse(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("ferry %s\n", FERRY_VERSION);
