@@ -8,7 +8,7 @@
 
 #include "util.h"
 
-enum { TODO_NONE = 0, TODO_RESTORE, TODO_UNCERTAIN };
+enum { TODO_NONE = 0, TODO_RESTORE, TODO_UNCERTAIN, TODO_SUSPECT };
 
 
 #define RECONNECT_ATTEMPTS 12 /* ~45 s of capped backoff */
@@ -375,12 +375,17 @@ static int copy_one_typed(CopyWorker *w, const Batch *b, int i, long long abs, i
 static int copy_write_target(CopyWorker *w, const Batch *b, int *handled, char *err,
                              size_t errlen) {
     char ttlbuf[32];
-    int fatal = 0, nbusy = 0, nslow = 0, rounds = 0;
+    /* careful: after a dropped connection the rest of the batch goes one
+     * RESTORE at a time, so that a key whose RESTORE itself makes the
+     * target hang up (a payload over its proto-max-bulk-len: the error
+     * reply can be lost with the connection) is found exactly and copied
+     * type-based instead of being resent forever. */
+    int fatal = 0, nbusy = 0, nslow = 0, breaks = 0, careful = 0, nsuspect = 0;
     for (;;) {
         int64_t now = util_now_ms();
         int nsent = 0;
-        for (int i = 0; i < b->n; i++) {
-            if (w->todo[i] == TODO_NONE) continue;
+        for (int i = 0; i < b->n && !(careful && nsent == 1); i++) {
+            if (w->todo[i] == TODO_NONE || w->todo[i] == TODO_SUSPECT) continue;
             if (w->abs_ms[i] > 0 && w->abs_ms[i] <= now) {
                 /* Expired before it could be restored: RESTORE would say OK
                  * and create nothing. Count it honestly instead. */
@@ -435,14 +440,28 @@ static int copy_write_target(CopyWorker *w, const Batch *b, int *handled, char *
             copy_report(w, 0, why, b, i, r->str);
             freeReplyObject(r);
         }
-        if (k == nsent) break;
+        if (k == nsent) {
+            if (!careful || nsent == 0) break;
+            continue; /* one at a time until the batch is through */
+        }
         /* The connection broke at reply k: everything from k on may or may
          * not have been applied. Reconnect and resend those; a BUSYKEY for
          * one of them is then settled by the identical check. */
         for (int j = k; j < nsent; j++) w->todo[w->order[j]] = TODO_UNCERTAIN;
-        if (++rounds > 5)
+        if (careful && w->fallback) {
+            /* Alone on the wire and still dropped: this key's RESTORE is
+             * probably what the target refuses. Unless the target holds it
+             * already (the drop came after it was applied), it goes the
+             * type-based way; decided with the BUSYKEY keys below. */
+            int i = w->order[k];
+            w->todo[i] = TODO_SUSPECT;
+            w->busy[nbusy++] = i;
+            nsuspect++;
+        }
+        careful = 1;
+        if (++breaks > 5 + nsuspect)
             return util_err(err, errlen, "%s dropped the connection %d times during one batch (last: %s); check its log and limits (client-output-buffer-limit, proto-max-bulk-len, timeout)",
-                            conn_label(w->dst), rounds, conn_errstr(w->dst));
+                            conn_label(w->dst), breaks, conn_errstr(w->dst));
         if (copy_reconnect(w, w->dst, b->dst_db, err, errlen) != 0) return -1;
     }
     if (nbusy) {
@@ -454,6 +473,10 @@ static int copy_write_target(CopyWorker *w, const Batch *b, int *handled, char *
         }
         for (int j = 0; j < nbusy; j++) {
             int i = w->busy[j];
+            if (!same[j] && w->todo[i] == TODO_SUSPECT) {
+                w->slow[nslow++] = i; /* counted by copy_one_typed */
+                continue;
+            }
             (*handled)++;
             if (same[j]) {
                 atomic_fetch_add(&w->stats->identical, 1);
