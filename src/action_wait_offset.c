@@ -14,7 +14,12 @@
  * (slaveN:…offset=) is reported beside it as a cross-check.
  *
  * Polls every 100 ms by default (every millisecond of a pause is felt by
- * the application). Without a step timeout it gives up after 60 s. */
+ * the application). Without a step timeout it gives up after 60 s.
+ *
+ * `follower = yes`: the target is fed by ferry's own PSYNC follower (the
+ * follow action, or ferry follow), not by REPLICAOF; the condition is then
+ * the source's INFO listing the follower with an acknowledged offset equal
+ * to master_repl_offset (action_follow.c: action_follow_wait). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +32,10 @@
 #define WAIT_OFFSET_DEFAULT_TIMEOUT_MS 60000
 #define WAIT_OFFSET_LOG_EVERY_MS 2000
 
-static const char *const wait_offset_params[] = {"poll", NULL};
+static const char *const wait_offset_params[] = {"poll", "follower", NULL};
+
+/* action_follow.c: the same condition against ferry's own follower. */
+int action_follow_wait(ActionCtx *c, int64_t poll_ms, int64_t limit_ms, int port, char *err, size_t errlen);
 
 static int wait_offset_poll(const RunbookStep *st, int64_t *ms) {
     const char *v = runbook_param(st, "poll");
@@ -38,6 +46,11 @@ static int wait_offset_poll(const RunbookStep *st, int64_t *ms) {
 
 static int wait_offset_check(const RunbookStep *st, int *line, char *err, size_t errlen) {
     int64_t ms;
+    const RunbookParam *fp = runbook_param_entry(st, "follower");
+    if (fp && action_parse_bool(fp->value) < 0) {
+        *line = fp->line;
+        return util_err(err, errlen, "follower takes yes or no (got \"%s\")", fp->value);
+    }
     if (wait_offset_poll(st, &ms) == 0) return 0;
     const RunbookParam *p = runbook_param_entry(st, "poll");
     *line = p->line;
@@ -69,6 +82,12 @@ static int wait_offset_run(ActionCtx *c, char *err, size_t errlen) {
     int64_t poll_ms;
     wait_offset_poll(c->step, &poll_ms);
     int64_t limit = c->step->timeout_ms ? 0 : WAIT_OFFSET_DEFAULT_TIMEOUT_MS; /* the runner enforces a step timeout */
+    const char *fv = runbook_param(c->step, "follower");
+    if (fv && action_parse_bool(fv) == 1) {
+        if (!paused_before(c))
+            action_log(c, EV_WARN, "no pause-writes step comes before this one: the offsets can be equal for a moment while new writes keep coming; cut over only with writes paused");
+        return action_follow_wait(c, poll_ms, limit, 0, err, errlen);
+    }
     char tlabel[300];
     uri_format_redacted(&c->copy->target.uri, tlabel, sizeof(tlabel));
     if (!paused_before(c))
@@ -84,6 +103,7 @@ static int wait_offset_run(ActionCtx *c, char *err, size_t errlen) {
         repl_monitor_stop(m);
         return util_err(err, errlen, "out of memory");
     }
+    if (c->host.set_repl) c->host.set_repl(c->host.ud, m); /* the console's panel */
     char line[1024], msg[FERRY_ERR_LEN], last_err[2 * REPL_ERR_LEN + 8] = "";
     int64_t t0 = util_mono_ms(), last_log = t0;
     uint64_t seq = 0;
@@ -136,6 +156,7 @@ static int wait_offset_run(ActionCtx *c, char *err, size_t errlen) {
             last_log = now;
         }
     }
+    if (c->host.set_repl) c->host.set_repl(c->host.ud, NULL);
     repl_monitor_stop(m);
     free(st);
     free(v);

@@ -96,6 +96,7 @@ static int wait_sync_run(ActionCtx *c, char *err, size_t errlen) {
         repl_monitor_stop(m);
         return util_err(err, errlen, "out of memory");
     }
+    if (c->host.set_repl) c->host.set_repl(c->host.ud, m); /* the console's panel */
     char lagtxt[16], line[1024], msg[FERRY_ERR_LEN], last_err[2 * REPL_ERR_LEN + 8] = "";
     util_fmt_bytes(lagtxt, sizeof(lagtxt), (double)p.max_lag);
     action_log(c, EV_INFO, "waiting for target %s: initial sync done, link up, lag at most %s", tlabel, lagtxt);
@@ -167,6 +168,7 @@ static int wait_sync_run(ActionCtx *c, char *err, size_t errlen) {
             last_link = v->link;
         }
     }
+    if (c->host.set_repl) c->host.set_repl(c->host.ud, NULL);
     repl_monitor_stop(m);
     free(st);
     free(v);

@@ -17,6 +17,7 @@
 
 #include "engine.h"
 #include "preflight.h"
+#include "repl.h"
 #include "runbook.h"
 
 typedef struct ActionCtx ActionCtx;
@@ -40,6 +41,11 @@ typedef struct ActionHost {
     /* Writes on the source are paused until this wall-clock time (0 = no
      * longer): on abort or failure the runner lifts the pause. */
     void (*paused_until)(void *ud, int64_t wall_ms);
+    /* The replication monitor this step watches through (NULL when it
+     * stops watching): the runner builds a ReplView from it for the console
+     * and the headless line. As with set_engine, the action stops the
+     * monitor only after passing NULL here. May be NULL (a test host). */
+    void (*set_repl)(void *ud, ReplMonitor *m);
 } ActionHost;
 
 struct ActionCtx {

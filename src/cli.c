@@ -32,10 +32,13 @@ const char cli_copy_usage[] =
     "  --no-tui        progress lines instead of the console (also when stdout is not a terminal)\n"
     "  --json          progress as JSON lines (implies --no-tui)\n"
     "  --theme NAME|FILE  --ascii\n"
+    "  --groups-budget N  consumer groups sampled on both sides within N commands/s each\n"
+    "                  (console: default 20; headless: only when given, as JSON lines with --json; 0: off)\n"
     "exit codes: 0 all copied, 1 error, 2 usage, 3 finished with skipped or failed keys\n";
 
 void cli_copy_init(CopyCli *c) {
     memset(c, 0, sizeof(*c));
+    c->groups_budget = -1;
     copy_options_init(&c->copy);
 }
 
@@ -52,7 +55,8 @@ int cli_copy_option(CopyCli *c, const char *name, const char *value, char *err, 
     if (!strcmp(name, "ascii")) { c->ascii = 1; return 1; }
     if (!strcmp(name, "type-based")) { o->type_based = 1; return 1; }
     static const char *const valued[] = {"db-map", "match", "exclude", "type", "on-conflict", "workers",
-                                         "batch", "scan-count", "rate", "report", "theme", NULL};
+                                         "batch", "scan-count", "rate", "report", "theme",
+                                         "groups-budget", NULL};
     int known = 0;
     for (int i = 0; valued[i] && !known; i++) known = !strcmp(name, valued[i]);
     if (!known) return 0;
@@ -86,6 +90,9 @@ int cli_copy_option(CopyCli *c, const char *name, const char *value, char *err, 
     } else if (!strcmp(name, "rate")) {
         if (cli_parse_long(opt, value, 0, 100000000, &n, err, errlen)) return -1;
         o->rate = (double)n;
+    } else if (!strcmp(name, "groups-budget")) {
+        if (cli_parse_long(opt, value, 0, 10000, &n, err, errlen)) return -1;
+        c->groups_budget = (int)n;
     } else if (!strcmp(name, "report")) {
         c->report = value;
         o->report_path = value;

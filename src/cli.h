@@ -15,6 +15,8 @@ typedef struct CopyCli {
     const char *theme;
     int ascii;
     const char *report;
+    int groups_budget;  /* --groups-budget: consumer groups sampled on both sides, commands/s
+                           each; -1 = not given (console 20, headless off); 0 = off */
     int help;
     /* Set when a URI carried a password: main scrubs it from argv and warns. */
     int password_on_cmdline;

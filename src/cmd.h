@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include "engine.h"
+#include "runner.h"
 
 #define FERRY_VERSION "0.1.0"
 
@@ -14,6 +15,9 @@ extern volatile sig_atomic_t cmd_signals;
 
 int cmd_copy(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+/* `ferry run` (argv[0] = "run"); *final (may be NULL) gets the run's last
+ * state, so that `ferry demo` can tell an operator's quit from a failure. */
+int cmd_run_ex(int argc, char **argv, RunnerState *final);
 
 /* Prints one progress line (or JSON line) a second and new warnings until
  * the run ends; a signal requests a clean stop. Returns the exit code. */

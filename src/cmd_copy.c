@@ -28,6 +28,7 @@ static void run_view_for_engine(RunView *v, Engine *e) {
 }
 
 static void run_view_for_rdbsource(RunView *v, RdbSource *s) {
+    memset(v, 0, sizeof(*v)); /* ConsoleBackend's optional hooks (runbook, groups) stay NULL */
     v->b.ctx = s;
     v->b.snapshot = rdbsource_be_snapshot;
     v->b.pause = rdbsource_be_pause;
@@ -37,6 +38,65 @@ static void run_view_for_rdbsource(RunView *v, RdbSource *s) {
     v->b.request_stop = rdbsource_be_request_stop;
     v->b.log = rdbsource_be_log;
     v->wait = rdbsource_be_wait;
+}
+
+/* ---- consumer groups (--groups-budget) ----------------------------------- */
+
+/* Both sides' samplers of a copy (NULL: that side is not sampled). */
+typedef struct CopyGroups {
+    Groups *g[2];
+} CopyGroups;
+
+static void copy_groups_start(CopyGroups *cg, const CopyOptions *o, int budget) {
+    memset(cg, 0, sizeof(*cg));
+    for (int side = 0; side < 2 && budget > 0; side++) {
+        GroupsConfig gc;
+        groups_config_init(&gc, side ? "target" : "source");
+        gc.conn = side ? o->target : o->source;
+        gc.budget = budget;
+        gc.rescan_ms = 15000; /* the target fills up during the copy: look again soon */
+        char err[FERRY_ERR_LEN];
+        cg->g[side] = groups_start(&gc, err, sizeof(err));
+        if (!cg->g[side]) fprintf(stderr, "ferry: warning: consumer groups not sampled: %s\n", err);
+    }
+}
+
+static int copy_groups_snapshot(void *ctx, int side, GroupsSnapshot *out) {
+    CopyGroups *cg = ctx;
+    memset(out, 0, sizeof(*out));
+    if (side < 0 || side > 1 || !cg->g[side]) return -1;
+    return groups_snapshot(cg->g[side], out);
+}
+
+/* {"type":"groups","side":"source",…}: the consumer-groups panel's figures
+ * (coverage, totals, the top 5 groups by pending) as one JSON line a side. */
+static void print_groups_json(const ConsoleBackend *b) {
+    for (int side = 0; side < 2; side++) {
+        GroupsSnapshot g;
+        if (b->groups(b->groups_ctx ? b->groups_ctx : b->ctx, side, &g) != 0) continue;
+        size_t top[5];
+        GroupsTotals t;
+        long n = groups_top(&g, GROUPS_BY_PENDING, NULL, 0, top, 5, &t);
+        char e[2 * FERRY_ERR_LEN];
+        progress_json_escape(g.error, e, sizeof(e));
+        printf("{\"type\":\"groups\",\"side\":\"%s\",\"time_ms\":%lld,\"state\":\"%s\",\"streams_known\":%zu,"
+               "\"streams_sampled\":%zu,\"capped\":%s,\"oldest_sample_age_ms\":%lld,\"groups\":%zu,\"pending\":%lld,"
+               "\"lag\":%lld,\"lag_unknown\":%zu,\"budget\":%d,\"commands\":%llu,\"error\":\"%s\",\"top\":[",
+               side ? "target" : "source", (long long)g.taken_ms, groups_state_name(g.state), g.streams_known,
+               g.streams_sampled, g.capped ? "true" : "false",
+               g.oldest_sample_ms ? (long long)(g.taken_ms - g.oldest_sample_ms) : -1LL, t.groups, t.pending, t.lag,
+               t.lag_unknown, g.budget, (unsigned long long)g.commands, e);
+        for (long i = 0; i < n; i++) {
+            const GroupRow *r = &g.rows[top[i]];
+            char k[1024], gr[512];
+            progress_json_escape(r->key, k, sizeof(k));
+            progress_json_escape(r->group, gr, sizeof(gr));
+            printf("%s{\"key\":\"%s\",\"group\":\"%s\",\"pending\":%lld,\"lag\":%lld,\"age_ms\":%lld}", i ? "," : "",
+                   k, gr, r->pending, r->lag, (long long)(g.taken_ms - r->sampled_ms));
+        }
+        printf("]}\n");
+        groups_snapshot_free(&g);
+    }
 }
 
 /* Prints new warnings/errors from the engine's log to stderr. */
@@ -65,6 +125,7 @@ static int headless_run(const RunView *v, int json, const char *report) {
     char line[2048];
     uint64_t seen = 0;
     int stop_sent = 0;
+    int64_t last_groups = util_mono_ms();
     if (!s) return 1;
     for (;;) {
         int fin = v->wait(v->b.ctx, 1000);
@@ -79,6 +140,10 @@ static int headless_run(const RunView *v, int json, const char *report) {
         else
             progress_line(s, line, sizeof(line));
         printf("%s\n", line);
+        if (json && v->b.groups && util_mono_ms() - last_groups >= 5000) {
+            print_groups_json(&v->b);
+            last_groups = util_mono_ms();
+        }
         fflush(stdout);
         if (fin) break;
     }
@@ -197,6 +262,14 @@ int cmd_copy(int argc, char **argv) {
     }
     int tui = !cli.no_tui && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
     int rc;
+    RunView v;
+    run_view_for_engine(&v, e);
+    CopyGroups cg;
+    copy_groups_start(&cg, &cli.copy, cli.groups_budget >= 0 ? cli.groups_budget : tui ? 20 : 0);
+    if (cg.g[0] || cg.g[1]) {
+        v.b.groups = copy_groups_snapshot;
+        v.b.groups_ctx = &cg;
+    }
     if (engine_start(e, err, sizeof(err)) != 0) {
         fprintf(stderr, "ferry: %s\n", err);
         rc = 1;
@@ -205,10 +278,11 @@ int cmd_copy(int argc, char **argv) {
         uri_format_redacted(&cli.copy.source.uri, sl, sizeof(sl));
         uri_format_redacted(&cli.copy.target.uri, tl, sizeof(tl));
         snprintf(title, sizeof(title), "copy  %s → %s", sl, tl);
-        rc = cmd_console(e, title, cli.theme, cli.ascii);
+        rc = console_view(&v, title, cli.theme, cli.ascii);
     } else {
-        rc = cmd_headless(e, cli.json, cli.report);
+        rc = headless_run(&v, cli.json, cli.report);
     }
+    for (int side = 0; side < 2; side++) groups_stop(cg.g[side]);
     engine_free(e);
     cli_copy_free(&cli);
     return rc;

@@ -1,6 +1,7 @@
 /* cmd_demo — `ferry demo`: the embedded default. Two throwaway servers, a
- * generated dataset, live traffic, and the console on a copy between them;
- * everything started is stopped again on the way out. */
+ * generated dataset, live traffic, and the console on the demo runbook
+ * (runbooks/demo: preflight, pause writes, copy, verify, switch, unpause)
+ * between them; everything started is stopped again on the way out. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,15 @@
 #include "cmd.h"
 #include "demo.h"
 #include "util.h"
+
+/* runbooks/demo: next to the sources this binary was built from, else in
+ * the current directory. */
+static int demo_runbook(char *buf, size_t len) {
+    snprintf(buf, len, "%s/runbooks/demo", FERRY_SOURCE_DIR);
+    if (access(buf, R_OK) == 0) return 0;
+    snprintf(buf, len, "runbooks/demo");
+    return access(buf, R_OK) == 0 ? 0 : -1;
+}
 
 static void demo_progress(const char *stage, long done, long total, void *ud) {
     (void)ud;
@@ -52,30 +62,38 @@ int cmd_demo(int argc, char **argv) {
     fprintf(stderr, "\n");
     int rc = 1;
     if (cmd_signals) goto out;
-    CopyOptions co;
-    copy_options_init(&co);
-    uri_parse(d.source_uri, &co.source.uri, err, sizeof(err));
-    uri_parse(d.target_uri, &co.target.uri, err, sizeof(err));
-    co.rate = 20000; /* slow enough to watch; ] raises it */
-    Engine *e = engine_create(&co, err, sizeof(err));
-    if (!e) {
-        fprintf(stderr, "ferry demo: %s\n", err);
-        copy_options_free(&co);
+    char runbook[1100], journal[700];
+    if (demo_runbook(runbook, sizeof(runbook)) != 0) {
+        fprintf(stderr, "ferry demo: cannot find the demo runbook (runbooks/demo under %s or the "
+                        "current directory); run ferry demo from the source tree\n", FERRY_SOURCE_DIR);
         goto out;
     }
-    if (engine_start(e, err, sizeof(err)) != 0) {
-        fprintf(stderr, "ferry demo: %s\n", err);
-    } else if (!no_tui && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO)) {
-        char title[300];
-        snprintf(title, sizeof(title), "demo copy  %s → %s", d.source_uri, d.target_uri);
-        rc = cmd_console(e, title, theme, ascii);
-        /* Quitting is how a demo ends: a copy the operator stopped is fine. */
-        if (engine_state(e) == ENGINE_STOPPED) rc = 0;
-    } else {
-        rc = cmd_headless(e, 0, NULL);
+    /* The journal lives with the demo's servers and goes with them. */
+    snprintf(journal, sizeof(journal), "%s/ferry-demo-journal.jsonl", d.source.dir);
+    const char *args[16];
+    int n = 0;
+    args[n++] = "run";
+    args[n++] = runbook;
+    args[n++] = "--source";
+    args[n++] = d.source_uri;
+    args[n++] = "--target";
+    args[n++] = d.target_uri;
+    args[n++] = "--journal";
+    args[n++] = journal;
+    if (theme) {
+        args[n++] = "--theme";
+        args[n++] = theme;
     }
-    engine_free(e);
-    copy_options_free(&co);
+    if (ascii) args[n++] = "--ascii";
+    if (no_tui || !isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO)) {
+        args[n++] = "--no-tui";
+        args[n++] = "--confirm-all"; /* nobody to press Enter: the demo has no typed gate */
+    }
+    args[n] = NULL;
+    RunnerState final = RUNNER_IDLE;
+    rc = cmd_run_ex(n, (char **)args, &final);
+    /* Quitting is how a demo ends: a run the operator aborted is fine. */
+    if (final == RUNNER_ABORTED) rc = 0;
 out:
     demo_stop(&d);
     return rc;

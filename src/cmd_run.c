@@ -4,11 +4,10 @@
  * Headless (--no-tui, or no terminal): a gate passes only when named in
  * advance (--confirm ID, or --confirm-all for `confirm` gates); a gate that
  * is not ends the run ("blocked") with the exact command to continue.
- * On a terminal: until the console's runbook panel lands, the same lines
- * are printed and each gate is asked on stdin (Enter / the typed phrase,
- * "skip REASON", "abort"). */
+ * On a terminal: the console, with the runbook panel (gates passed with the
+ * keyboard: Enter, the typed phrase, s to skip, a to abort); after it, the
+ * same summary as headless. */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include "actions.h"
 #include "cli.h"
 #include "cmd.h"
+#include "console.h"
 #include "progress.h"
 #include "runbook.h"
 #include "runner.h"
@@ -45,6 +45,9 @@ static const char run_usage[] =
     "  --accept-eviction     an evicting target maxmemory-policy is a warning, not a failure, in preflight\n"
     "  --check               parse the runbook, fill it in, print the plan; run nothing\n"
     "  --no-tui              headless, even on a terminal\n"
+    "  --theme NAME|PATH     console colours (themes/); --ascii: no Unicode glyphs\n"
+    "  --groups-budget N     consumer groups sampled on both sides, at most N commands/s each\n"
+    "                        (default 20 in the console; headless only when given; 0: off)\n"
     "exit codes: 0 every step done or skipped, 1 a step failed, the run was aborted or a gate was\n"
     "not confirmed, 2 usage or runbook error, 3 done but a step failed with on-failure = continue\n";
 
@@ -57,7 +60,9 @@ typedef struct RunCli {
     const char *journal, *resume;
     const char *confirm[MAX_CONFIRM];
     int nconfirm;
-    int confirm_all, accept_eviction, no_tui, check, help;
+    int confirm_all, accept_eviction, no_tui, check, help, ascii;
+    long groups_budget;          /* -1 = not given */
+    const char *theme;
     int password_on_cmdline;
 } RunCli;
 
@@ -111,6 +116,7 @@ static int run_parse(RunCli *c, int argc, char **argv, char *err, size_t errlen)
         if (!strcmp(name, "accept-eviction")) { c->accept_eviction = 1; continue; }
         if (!strcmp(name, "no-tui")) { c->no_tui = 1; continue; }
         if (!strcmp(name, "check")) { c->check = 1; continue; }
+        if (!strcmp(name, "ascii")) { c->ascii = 1; continue; }
         if (!strcmp(name, "tls-insecure")) { c->copy.source.tls.insecure = c->copy.target.tls.insecure = 1; continue; }
         if (!strcmp(name, "source-tls-insecure")) { c->copy.source.tls.insecure = 1; continue; }
         if (!strcmp(name, "target-tls-insecure")) { c->copy.target.tls.insecure = 1; continue; }
@@ -119,6 +125,11 @@ static int run_parse(RunCli *c, int argc, char **argv, char *err, size_t errlen)
         char e2[FERRY_ERR_LEN];
         long n;
         if (!strcmp(name, "journal")) c->journal = v;
+        else if (!strcmp(name, "theme")) c->theme = v;
+        else if (!strcmp(name, "groups-budget")) {
+            if (run_int(a, v, 0, 10000, &n, err, errlen)) return -1;
+            c->groups_budget = n;
+        }
         else if (!strcmp(name, "resume")) c->resume = v;
         else if (!strcmp(name, "confirm")) {
             if (c->nconfirm >= MAX_CONFIRM) return util_err(err, errlen, "too many --confirm (at most %d)", MAX_CONFIRM);
@@ -192,6 +203,28 @@ static void print_events(const RunnerSnapshot *s, uint64_t *seen) {
     }
 }
 
+/* "groups source: 3 streams (3 sampled, oldest 4s), 5 groups, pending 1204,
+ * lag 40; top orders:billing 1204" for each side that has streams. */
+static void print_groups(Runner *r) {
+    for (int side = 0; side < 2; side++) {
+        GroupsSnapshot g;
+        if (runner_groups(r, side, &g) != 0) continue;
+        if (g.streams_known > 0) {
+            size_t top[1];
+            GroupsTotals t;
+            long n = groups_top(&g, GROUPS_BY_PENDING, NULL, 0, top, 1, &t);
+            char age[16] = "-";
+            if (g.oldest_sample_ms) util_fmt_duration(age, sizeof(age), g.taken_ms - g.oldest_sample_ms);
+            printf("groups %s: %zu%s streams (%zu sampled, oldest %s), %zu groups, pending %lld, lag %lld%s",
+                   side ? "target" : "source", g.streams_known, g.capped ? "+" : "", g.streams_sampled, age,
+                   t.groups, t.pending, t.lag, t.lag_unknown ? " (some unknown)" : "");
+            if (n > 0) printf("; top %s:%s pending %lld", g.rows[top[0]].key, g.rows[top[0]].group, g.rows[top[0]].pending);
+            printf("\n");
+        }
+        groups_snapshot_free(&g);
+    }
+}
+
 static void print_engine_events(const EngineSnapshot *e, uint64_t *seen) {
     for (int i = 0; i < e->nlog; i++) {
         const Event *ev = &e->log[i];
@@ -200,69 +233,6 @@ static void print_engine_events(const EngineSnapshot *e, uint64_t *seen) {
         if (ev->level == EV_WARN || ev->level == EV_ERROR)
             printf("copy engine %s: %s\n", eventlog_level_name(ev->level), ev->text);
     }
-}
-
-/* Reads one line from stdin, waiting in short slices so that signals are
- * seen. 1 with a line, 0 on EOF, -1 when interrupted. */
-static int read_line(char *buf, size_t len) {
-    size_t n = 0;
-    for (;;) {
-        if (cmd_signals) return -1;
-        struct pollfd p = {STDIN_FILENO, POLLIN, 0};
-        int rc = poll(&p, 1, 200);
-        if (rc < 0 && errno != EINTR) return 0;
-        if (rc <= 0) continue;
-        char ch;
-        ssize_t k = read(STDIN_FILENO, &ch, 1);
-        if (k <= 0) return 0;
-        if (ch == '\n') break;
-        if (n + 1 < len) buf[n++] = ch;
-    }
-    buf[n] = '\0';
-    while (n && (buf[n - 1] == '\r' || buf[n - 1] == ' ')) buf[--n] = '\0';
-    return 1;
-}
-
-/* One answer to a waiting gate on the terminal. Returns 1 when the answer
- * was taken (the step will move on: do not ask again). */
-static int ask_gate(Runner *r, const RunnerSnapshot *s) {
-    const RunnerStepView *v = &s->steps[s->current];
-    printf("\n>>> %s\n", s->prompt);
-    if (v->gate == GATE_TYPE)
-        printf(">>> type %s (or: skip REASON, abort): ", v->phrase);
-    else
-        printf(">>> press Enter to confirm (or: skip REASON, abort): ");
-    fflush(stdout);
-    char line[512], err[FERRY_ERR_LEN];
-    int rc = read_line(line, sizeof(line));
-    if (rc == 0) { /* end of input: nobody is there to confirm */
-        printf("\n");
-        runner_abort(r);
-        return 1;
-    }
-    if (rc < 0) return 1; /* a signal: the loop aborts */
-    if (!strcmp(line, "abort")) {
-        runner_abort(r);
-        return 1;
-    }
-    if (!strncmp(line, "skip", 4) && (line[4] == ' ' || !line[4])) {
-        const char *why = line + 4;
-        while (*why == ' ') why++;
-        if (runner_skip(r, v->id, why, err, sizeof(err)) != 0) {
-            printf("  %s\n", err);
-            return 0;
-        }
-        return 1;
-    }
-    if (v->gate == GATE_CONFIRM && line[0] && strcmp(line, "y") && strcmp(line, "yes")) {
-        printf("  not confirmed (Enter or y confirms)\n");
-        return 0;
-    }
-    if (runner_confirm(r, v->id, line, err, sizeof(err)) != 0) {
-        printf("  %s\n", err);
-        return 0;
-    }
-    return 1;
 }
 
 static void print_summary(const RunnerSnapshot *s) {
@@ -276,12 +246,14 @@ static void print_summary(const RunnerSnapshot *s) {
     printf("journal: %s\n", s->journal);
 }
 
-static int run_loop(Runner *r, int interactive) {
+/* Headless: the run's lines until it ends; a gate nobody passed in advance
+ * ends it (BLOCKED), with the command to continue. */
+static int run_loop(Runner *r) {
     RunnerSnapshot *s = malloc(sizeof(*s));
     if (!s) return 1;
     uint64_t seen = 0, eseen = 0;
-    int last_engine_step = -1, abort_sent = 0, answered = -1;
-    int64_t last_progress = 0;
+    int last_engine_step = -1, abort_sent = 0;
+    int64_t last_progress = 0, last_repl = 0, last_groups = util_mono_ms();
     runner_snapshot(r, s);
     printf("run %s%s: %s → %s\njournal: %s (continue after a crash with --resume %s)\n", s->run_id,
            s->attempt > 1 ? " (resumed)" : "", s->source, s->target, s->journal, s->journal);
@@ -309,12 +281,20 @@ static int run_loop(Runner *r, int interactive) {
                 last_progress = util_mono_ms();
             }
         }
+        /* consumer groups, when sampled and there are streams: every 5 s */
+        if (util_mono_ms() - last_groups >= 5000) {
+            print_groups(r);
+            last_groups = util_mono_ms();
+        }
+        /* a replication step: its figures once a second */
+        if (s->repl_step >= 0 && s->repl_live && util_mono_ms() - last_repl >= 1000) {
+            char line[1024];
+            repl_view_format_line(&s->repl, line, sizeof(line));
+            printf("[%d/%d] %s: %s\n", s->repl_step + 1, s->nsteps, s->steps[s->repl_step].id, line); /* "repl: link up · …" */
+            last_repl = util_mono_ms();
+        }
         fflush(stdout);
         if (fin) break;
-        if (answered >= 0 && s->steps[answered].state != STEP_WAITING) answered = -1;
-        if (interactive && s->state == RUNNER_WAITING && s->current >= 0 && s->current != answered && !abort_sent &&
-            ask_gate(r, s))
-            answered = s->current;
     }
     runner_snapshot(r, s);
     print_events(s, &seen);
@@ -326,10 +306,47 @@ static int run_loop(Runner *r, int interactive) {
     return rc;
 }
 
+/* The console over the run until the operator quits (a quit while the run
+ * is in progress aborts it first); then the summary, as headless. */
+static int run_console(Runner *r, const RunCli *c, RunnerState *final) {
+    RunnerSnapshot *s = malloc(sizeof(*s));
+    if (!s) return 1;
+    runner_snapshot(r, s);
+    char title[800], err[FERRY_ERR_LEN];
+    snprintf(title, sizeof(title), "%s → %s", s->source, s->target); /* the runbook's title is on its panel */
+    ConsoleBackend b;
+    console_backend_for_runner(&b, r);
+    ConsoleOptions co;
+    console_options_init(&co);
+    co.theme = c->theme;
+    co.ascii = c->ascii ? 1 : -1;
+    co.title = title;
+    int crc = console_run(&b, &co, err, sizeof(err));
+    /* Left without a final state (terminal lost, second Ctrl-C): stop the run. */
+    if (!runner_wait(r, 0)) {
+        runner_abort(r);
+        runner_wait(r, -1);
+    }
+    runner_snapshot(r, s);
+    if (crc != 0) fprintf(stderr, "ferry: %s\n", err);
+    print_summary(s);
+    fflush(stdout);
+    int rc = crc != 0 ? 1 : runner_exit_code(s);
+    if (s->state != RUNNER_DONE && s->reason[0]) fprintf(stderr, "ferry: %s\n", s->reason);
+    if (final) *final = s->state;
+    free(s);
+    return rc;
+}
+
 int cmd_run(int argc, char **argv) {
+    return cmd_run_ex(argc, argv, NULL);
+}
+
+int cmd_run_ex(int argc, char **argv, RunnerState *final) {
     RunCli c;
     char err[FERRY_ERR_LEN];
     memset(&c, 0, sizeof(c));
+    c.groups_budget = -1;
     run_settings_init(&c.settings);
     copy_options_init(&c.copy);
     int rc = 2;
@@ -397,6 +414,7 @@ int cmd_run(int argc, char **argv) {
     ro.confirm_all = c.confirm_all;
     ro.headless = !interactive;
     ro.accept_eviction = c.accept_eviction;
+    ro.groups_budget = c.groups_budget >= 0 ? (int)c.groups_budget : interactive ? 20 : 0;
     Runner *r = runner_create(&ro, err, sizeof(err));
     if (!r) {
         fprintf(stderr, "ferry run: %s\n", err);
@@ -406,8 +424,11 @@ int cmd_run(int argc, char **argv) {
     if (runner_start(r, err, sizeof(err)) != 0) {
         fprintf(stderr, "ferry run: %s\n", err);
         rc = 1;
+    } else if (interactive) {
+        rc = run_console(r, &c, final);
     } else {
-        rc = run_loop(r, interactive);
+        rc = run_loop(r);
+        if (final) *final = runner_state(r);
     }
     runner_free(r);
 out:

@@ -97,6 +97,17 @@ struct Runner {
     int engine_step;
     EngineSnapshot *last_engine;
     int have_last_engine;
+    /* The replication monitor a step watches through (host_set_repl), and
+     * the last view built from it (kept after the step ends). */
+    ReplMonitor *repl;
+    int repl_step;
+    ReplState *repl_state;  /* scratch for runner_snapshot, under lock */
+    ReplView *last_repl;
+    int have_last_repl;
+    /* Consumer-group samplers, source and target (NULL: not sampling);
+     * their own threads, started and stopped with the run. */
+    int groups_budget;
+    Groups *groups[2];
 
     pthread_mutex_t log_lock; /* the ring below; never held with r->lock */
     RunnerEvent ring[RUNNER_LOG_CAP];
@@ -266,6 +277,26 @@ static void host_set_engine(void *ud, Engine *e) {
     if (e) {
         r->engine_step = h->idx;
         r->have_last_engine = 0;
+    }
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* Builds r->last_repl from the monitor; under r->lock. */
+static void runner_repl_view(Runner *r) {
+    repl_monitor_state(r->repl, r->repl_state);
+    repl_view_build(r->repl_state, util_mono_ms(), r->last_repl);
+    r->have_last_repl = 1;
+}
+
+static void host_set_repl(void *ud, ReplMonitor *m) {
+    HostCtx *h = ud;
+    Runner *r = h->r;
+    pthread_mutex_lock(&r->lock);
+    if (!m && r->repl) runner_repl_view(r); /* the last view, kept */
+    r->repl = m;
+    if (m) {
+        r->repl_step = h->idx;
+        r->have_last_repl = 0;
     }
     pthread_mutex_unlock(&r->lock);
 }
@@ -513,6 +544,7 @@ static void runner_run_step(Runner *r, int i, int *stop) {
     ctx.host.set_engine = host_set_engine;
     ctx.host.checkpoint = host_checkpoint;
     ctx.host.paused_until = host_paused_until;
+    ctx.host.set_repl = host_set_repl;
 
     char err[FERRY_ERR_LEN] = "";
     int rc = st->action->run(&ctx, err, sizeof(err));
@@ -673,6 +705,8 @@ static void runner_destroy(Runner *r) {
     free(r->confirm);
     free(r->resume);
     free(r->last_engine);
+    free(r->repl_state);
+    free(r->last_repl);
     runner_step_extras_clear(r);
     copy_options_free(&r->copy);
     pthread_mutex_destroy(&r->log_lock);
@@ -698,6 +732,7 @@ Runner *runner_create(const RunnerOptions *o, char *err, size_t errlen) {
     r->attempt = 1;
     r->accept_eviction = o->accept_eviction;
     r->headless = o->headless;
+    r->groups_budget = o->groups_budget;
     r->confirm_all = o->confirm_all;
     /* Own copy of the options (and the filter's patterns). */
     r->copy = *o->copy;
@@ -709,7 +744,10 @@ Runner *runner_create(const RunnerOptions *o, char *err, size_t errlen) {
     r->copy.resume_from = NULL;
     r->copy.on_checkpoint = NULL;
     r->last_engine = calloc(1, sizeof(*r->last_engine));
-    if (!r->last_engine) {
+    r->repl_state = calloc(1, sizeof(*r->repl_state));
+    r->last_repl = calloc(1, sizeof(*r->last_repl));
+    r->repl_step = -1;
+    if (!r->last_engine || !r->repl_state || !r->last_repl) {
         util_err(err, errlen, "out of memory");
         goto fail;
     }
@@ -836,6 +874,16 @@ int runner_start(Runner *r, char *err, size_t errlen) {
         return util_err(err, errlen, "the run was already started");
     }
     r->state = RUNNER_RUNNING;
+    for (int side = 0; side < 2 && r->groups_budget > 0; side++) {
+        GroupsConfig gc;
+        groups_config_init(&gc, side ? "target" : "source");
+        gc.conn = side ? r->copy.target : r->copy.source;
+        gc.budget = r->groups_budget;
+        gc.rescan_ms = 15000; /* the target fills up during the run: look again soon */
+        char gerr[FERRY_ERR_LEN];
+        r->groups[side] = groups_start(&gc, gerr, sizeof(gerr));
+        if (!r->groups[side]) runner_log(r, EV_WARN, -1, "consumer groups not sampled: %s", gerr);
+    }
     if (pthread_create(&r->th, NULL, runner_main, r) != 0) {
         r->state = RUNNER_IDLE;
         pthread_mutex_unlock(&r->lock);
@@ -875,6 +923,7 @@ void runner_free(Runner *r) {
         runner_abort(r);
         pthread_join(r->th, NULL);
     }
+    for (int side = 0; side < 2; side++) groups_stop(r->groups[side]);
     runner_destroy(r);
 }
 
@@ -934,6 +983,16 @@ void runner_abort(Runner *r) {
     pthread_cond_broadcast(&r->cond);
     pthread_mutex_unlock(&r->lock);
     if (changed) runner_log(r, EV_OPERATOR, -1, "abort requested by %s", r->user);
+}
+
+int runner_groups(Runner *r, int side, GroupsSnapshot *out) {
+    memset(out, 0, sizeof(*out));
+    if (side < 0 || side > 1 || !r->groups[side]) return -1;
+    return groups_snapshot(r->groups[side], out);
+}
+
+void runner_note(Runner *r, EventLevel level, const char *text) {
+    runner_log(r, level, -1, "%s", text);
 }
 
 #define WITH_ENGINE(r, call)                  \
@@ -1001,6 +1060,13 @@ void runner_snapshot(Runner *r, RunnerSnapshot *out) {
         out->engine = *r->last_engine;
     else
         memset(&out->engine, 0, sizeof(out->engine));
+    if (r->repl) runner_repl_view(r);
+    out->repl_step = r->repl || r->have_last_repl ? r->repl_step : -1;
+    out->repl_live = r->repl != NULL;
+    if (out->repl_step >= 0)
+        out->repl = *r->last_repl;
+    else
+        memset(&out->repl, 0, sizeof(out->repl));
     util_strlcpy(out->reason, r->reason, sizeof(out->reason));
     pthread_mutex_unlock(&r->lock);
     out->nlog = runner_log_copy(r, out->log, RUNNER_SNAPSHOT_LOG);

@@ -21,6 +21,8 @@
 
 #include "engine.h"
 #include "eventlog.h"
+#include "groups.h"
+#include "repl.h"
 #include "runbook.h"
 
 #define RUNNER_SNAPSHOT_LOG 64
@@ -66,6 +68,8 @@ typedef struct RunnerOptions {
                                    instead of waiting for runner_confirm() */
     int accept_eviction;
     const char *user;           /* operator for the journal; NULL: $USER */
+    int groups_budget;          /* > 0: sample consumer groups on both sides at most this
+                                   many commands/s each (runner_groups); 0: don't */
 } RunnerOptions;
 
 typedef struct RunnerStepView {
@@ -98,6 +102,9 @@ typedef struct RunnerSnapshot {
     int engine_step;                 /* step the engine snapshot belongs to; -1 none */
     int engine_live;                 /* 1 = that copy is still running */
     EngineSnapshot engine;
+    int repl_step;                   /* step the replication view belongs to; -1 none */
+    int repl_live;                   /* 1 = that step still watches (else its last view) */
+    ReplView repl;
     char reason[FERRY_ERR_LEN];      /* why FAILED / ABORTED / BLOCKED */
     int nlog;
     RunnerEvent log[RUNNER_SNAPSHOT_LOG]; /* newest last; seq increases */
@@ -125,11 +132,20 @@ int runner_skip(Runner *r, const char *step_id, const char *reason, char *err, s
 /* Stops the run: a waiting gate is left unpassed, a running step is asked
  * to stop (a copy finishes its batches in flight and checkpoints). */
 void runner_abort(Runner *r);
+/* A line from the operator's side (the console: a quit, a theme) in the
+ * run's log; not journaled. Any thread. */
+void runner_note(Runner *r, EventLevel level, const char *text);
 /* Controls of the copy running now (no-ops otherwise). */
 void runner_engine_pause(Runner *r);
 void runner_engine_resume(Runner *r);
 void runner_engine_set_workers(Runner *r, int n);
 void runner_engine_set_rate(Runner *r, double keys_per_s);
+
+/* The consumer-group sampler of one side (0 source, 1 target), started
+ * with the run when RunnerOptions.groups_budget > 0: copies its figures
+ * into out (free with groups_snapshot_free). -1 when there is no sampler
+ * (or no memory). Any thread; never blocks on the network. */
+int runner_groups(Runner *r, int side, GroupsSnapshot *out);
 
 /* Copies everything a panel draws, under one lock (about 30 KB: keep one
  * heap-allocated snapshot and reuse it). */

@@ -5,7 +5,9 @@
  * by view_build_screen() from a snapshot; this file only paints cells.
  *
  * The loop (one thread, the caller's):
- *   - takes a snapshot every 200 ms, and right after each operator command;
+ *   - takes a snapshot every 200 ms, and right after each operator command
+ *     (a runbook run: the runner's, which carries its copy's; the consumer
+ *     groups, when the backend samples them, once a second);
  *   - redraws at most every 100 ms (10/s) with wnoutrefresh + doupdate, so
  *     ncurses sends only the cells that changed: no flicker;
  *   - waits in wgetch with a timeout up to the next deadline: no busy loop;
@@ -188,6 +190,9 @@ static int translate_key(int ch) {
     case KEY_BTAB: return UI_KEY_BTAB;
     case KEY_ENTER:
     case '\r': return UI_KEY_ENTER;
+    case KEY_BACKSPACE:
+    case 127:
+    case 8: return UI_KEY_BACKSPACE;
     default: return ch >= 0 && ch < 256 ? ch : -1;
     }
 }
@@ -230,13 +235,17 @@ int console_run(const ConsoleBackend *b, const ConsoleOptions *o, char *err, siz
                         getenv("TERM") ? getenv("TERM") : "unset");
 
     ConsoleView *v = calloc(1, sizeof *v);
-    EngineSnapshot *snap = calloc(1, sizeof *snap);
+    EngineSnapshot *own = calloc(1, sizeof *own);
+    /* A run: the runner's snapshot carries the current copy's; else our own. */
+    RunnerSnapshot *rsnap = b->run_snapshot ? calloc(1, sizeof *rsnap) : NULL;
+    EngineSnapshot *snap = rsnap ? &rsnap->engine : own;
     UiGrid grid = {0, 0, NULL};
-    if (!v || !snap) {
+    if (!v || !own || (b->run_snapshot && !rsnap)) {
         endwin();
         delscreen(scr);
         free(v);
-        free(snap);
+        free(own);
+        free(rsnap);
         return util_err(err, errlen, "console: out of memory");
     }
     view_init(v, o->title, ascii);
@@ -276,10 +285,21 @@ int console_run(const ConsoleBackend *b, const ConsoleOptions *o, char *err, siz
     sig_winch = sig_int = sig_hup = 0;
 
     Layout L;
-    layout_compute(COLS, LINES, &L);
+    int rb_rows = 0; /* the runbook's wish: its steps + the prompt */
+    if (rsnap) {
+        b->run_snapshot(b->ctx, rsnap);
+        view_ingest_run(v, rsnap);
+        rb_rows = rsnap->nsteps + 3;
+    }
+#define RELAYOUT() (rsnap ? layout_compute_run(COLS, LINES, rb_rows, &L) : layout_compute(COLS, LINES, &L))
+    RELAYOUT();
     view_set_layout(v, &L);
     ui_grid_init(&grid, COLS, LINES);
 
+    /* Consumer groups: refreshed once a second (each copy allocates). */
+    GroupsSnapshot gs[2];
+    memset(gs, 0, sizeof gs);
+    int64_t next_groups = 0;
     int rc = 0, seen_int = 0, early_errs = 0, relayout = 0;
     int need_draw = 1;
     int64_t next_snap = 0, last_draw = -FRAME_MIN_MS;
@@ -321,7 +341,7 @@ int console_run(const ConsoleBackend *b, const ConsoleOptions *o, char *err, siz
             sig_winch = 0;
             relayout = 0;
             if (grid.w != COLS || grid.h != LINES) {
-                layout_compute(COLS, LINES, &L);
+                RELAYOUT();
                 view_set_layout(v, &L);
                 ui_grid_free(&grid);
                 ui_grid_init(&grid, COLS, LINES);
@@ -330,12 +350,26 @@ int console_run(const ConsoleBackend *b, const ConsoleOptions *o, char *err, siz
             need_draw = 1;
         }
         if (now >= next_snap) {
-            b->snapshot(b->ctx, snap);
-            view_ingest(v, snap);
+            if (rsnap) {
+                b->run_snapshot(b->ctx, rsnap);
+                view_ingest_run(v, rsnap);
+            } else {
+                b->snapshot(b->ctx, snap);
+                view_ingest(v, snap);
+            }
             next_snap = now + SNAPSHOT_EVERY_MS;
             need_draw = 1;
         }
-        if (v->quit_pending && view_state_final(snap->state)) break;
+        if (b->groups && now >= next_groups) {
+            for (int side = 0; side < 2; side++) {
+                groups_snapshot_free(&gs[side]);
+                void *gctx = b->groups_ctx ? b->groups_ctx : b->ctx;
+                v->groups[side] = b->groups(gctx, side, &gs[side]) == 0 ? &gs[side] : NULL;
+            }
+            next_groups = now + 1000;
+            need_draw = 1;
+        }
+        if (view_can_leave(v, snap)) break;
         if (need_draw && now - last_draw >= FRAME_MIN_MS) {
             view_build_screen(v, snap, &L, &grid, now);
             paint(&grid);
@@ -403,7 +437,9 @@ int console_run(const ConsoleBackend *b, const ConsoleOptions *o, char *err, siz
         } else if (cmd.kind == CMD_REPAINT) {
             clearok(curscr, TRUE);
         } else {
-            view_command_run(b, &cmd);
+            char cerr[FERRY_ERR_LEN];
+            if (view_command_exec(b, &cmd, cerr, sizeof cerr) != 0 && cerr[0])
+                view_flash(v, util_mono_ms(), cerr);
         }
         if (cmd.kind != CMD_NONE || cmd.log[0]) next_snap = 0; /* show the effect now */
         if (flags & VIEW_QUIT) break;
@@ -418,7 +454,10 @@ int console_run(const ConsoleBackend *b, const ConsoleOptions *o, char *err, siz
     endwin();
     delscreen(scr);
     ui_grid_free(&grid);
+    for (int side = 0; side < 2; side++) groups_snapshot_free(&gs[side]);
     free(v);
-    free(snap);
+    free(own);
+    free(rsnap);
     return rc;
+#undef RELAYOUT
 }

@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "engine.h"
+#include "runner.h"
 
 typedef struct ConsoleBackend {
     void *ctx;
@@ -24,6 +25,17 @@ typedef struct ConsoleBackend {
     void (*set_rate)(void *ctx, double keys_per_s);
     void (*request_stop)(void *ctx);
     void (*log)(void *ctx, EventLevel lvl, const char *text);
+    /* A runbook run (`ferry run`): set these and the console draws the
+     * runbook panel from run_snapshot(), and snapshot() is not called (the
+     * engine panels draw the run's current copy). NULL = a plain copy. */
+    void (*run_snapshot)(void *ctx, RunnerSnapshot *out);
+    int (*confirm)(void *ctx, const char *step, const char *phrase, char *err, size_t errlen);
+    int (*skip)(void *ctx, const char *step, const char *reason, char *err, size_t errlen);
+    void (*abort_run)(void *ctx);
+    /* Consumer groups of one side (0 source, 1 target) into out (freed by
+     * the console with groups_snapshot_free); -1 = none. NULL = no panel. */
+    int (*groups)(void *ctx, int side, GroupsSnapshot *out);
+    void *groups_ctx; /* groups()'s ctx; NULL = ctx */
 } ConsoleBackend;
 
 typedef struct ConsoleOptions {
@@ -36,11 +48,18 @@ void console_options_init(ConsoleOptions *o);
 
 /* Binds b to e; e must outlive every use of b. */
 void console_backend_for_engine(ConsoleBackend *b, Engine *e);
+/* Binds b to a started runner (console_runner.c); r must outlive b. The
+ * engine controls (pause, workers, rate) act on the run's current copy;
+ * request_stop aborts the run. */
+void console_backend_for_runner(ConsoleBackend *b, Runner *r);
 
 /* Runs until the operator quits. While the run is in progress, q asks for a
  * y/n confirmation, then calls request_stop and keeps drawing ("stopping…")
  * until the engine reaches a final state (DONE, STOPPED, FAILED). SIGINT
  * acts like a confirmed q; a second SIGINT leaves without waiting.
+ *
+ * With a runner backend, q asks, then aborts the run and leaves once the
+ * runner has reached a final state.
  *
  * Returns 0, or -1 with a one-line message when the terminal cannot be
  * opened. A bad theme is not an error: the console falls back to the default

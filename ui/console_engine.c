@@ -2,6 +2,8 @@
  * that the rest of ui/ builds and tests without engine.c. */
 #include "console.h"
 
+#include <string.h>
+
 static void be_snapshot(void *ctx, EngineSnapshot *out) { engine_snapshot(ctx, out); }
 static void be_pause(void *ctx) { engine_pause(ctx); }
 static void be_resume(void *ctx) { engine_resume(ctx); }
@@ -11,6 +13,7 @@ static void be_request_stop(void *ctx) { engine_request_stop(ctx); }
 static void be_log(void *ctx, EventLevel lvl, const char *text) { engine_log(ctx, lvl, "%s", text); }
 
 void console_backend_for_engine(ConsoleBackend *b, Engine *e) {
+    memset(b, 0, sizeof *b); /* the runbook and groups hooks stay NULL */
     b->ctx = e;
     b->snapshot = be_snapshot;
     b->pause = be_pause;

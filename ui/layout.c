@@ -111,3 +111,39 @@ void layout_compute(int w, int h, Layout *L) {
         L->panel[PANEL_REPLICATION] = rect(sx, top + runbook + groups, side_w, repl);
     }
 }
+
+void layout_compute_run(int w, int h, int runbook_rows, Layout *L) {
+    layout_compute(w, h, L);
+    L->run = 1;
+    if (L->too_small || L->sidebar) return;
+    int top = 1, avail = h - 2;
+    /* the band beside the runbook holds groups over replication */
+    int side_min = min_h[PANEL_GROUPS] + min_h[PANEL_REPLICATION];
+    int band1 = min_h[PANEL_THROUGHPUT], servers = min_h[PANEL_SERVERS], log = min_h[PANEL_LOG];
+    int band = side_min > min_h[PANEL_RUNBOOK] ? side_min : min_h[PANEL_RUNBOOK];
+    int extra = avail - band1 - band - servers - log;
+    int want = runbook_rows + 1 - band; /* title row + the steps + the prompt */
+    if (want > 0) band += take(&extra, want);
+    log += take(&extra, 2);
+    band1 += take(&extra, 5);
+    servers += take(&extra, 1);
+    log += extra;
+
+    int ww = w * 2 / 5;
+    if (ww < 31) ww = 31;
+    if (ww > 46) ww = 46;
+    int tw = w - ww - 1;
+    int y = top;
+    L->panel[PANEL_THROUGHPUT] = rect(0, y, tw, band1);
+    L->panel[PANEL_WORKERS] = rect(tw + 1, y, ww, band1);
+    y += band1;
+    int rw = w * 3 / 5, sw = w - rw - 1;
+    int gh = band / 2 > min_h[PANEL_GROUPS] ? band / 2 : min_h[PANEL_GROUPS];
+    L->panel[PANEL_RUNBOOK] = rect(0, y, rw, band);
+    L->panel[PANEL_GROUPS] = rect(rw + 1, y, sw, gh);
+    L->panel[PANEL_REPLICATION] = rect(rw + 1, y + gh, sw, band - gh);
+    y += band;
+    L->panel[PANEL_SERVERS] = rect(0, y, w, servers);
+    y += servers;
+    L->panel[PANEL_LOG] = rect(0, y, w, log);
+}

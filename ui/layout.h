@@ -39,11 +39,18 @@ typedef struct Layout {
     int w, h;
     int too_small;
     int sidebar;              /* reserved slots on the right */
+    int run;                  /* laid out for a runbook run */
     UiRect status, hints;
     UiRect panel[PANEL__COUNT]; /* each includes its title row */
 } Layout;
 
 void layout_compute(int w, int h, Layout *out);
+/* The same for a runbook run (`ferry run`): below LAYOUT_SIDEBAR_W the
+ * runbook moves up under throughput | workers, full height of its band,
+ * with consumer groups over replication beside it, and takes up to
+ * runbook_rows content rows before the log grows; from LAYOUT_SIDEBAR_W it
+ * is layout_compute()'s sidebar. Same guarantees. */
+void layout_compute_run(int w, int h, int runbook_rows, Layout *out);
 /* "Throughput", "Consumer groups"… */
 const char *panel_title(PanelId p);
 /* Minimum height (title row included) layout_compute guarantees. */

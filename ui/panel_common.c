@@ -169,15 +169,50 @@ void panel_status_bar(const UiCanvas *c, const ConsoleView *v, const EngineSnaps
     else
         snprintf(right, sizeof right, "elapsed %s %s %d workers %s limit %s ", el, gl->sep, s->nworkers,
                  gl->sep, lim);
+    const RunnerSnapshot *r = v->run;
+    if (r) {
+        /* a run: its step, then the copy's figures while one runs */
+        char step[48];
+        if (r->current >= 0) {
+            snprintf(step, sizeof step, "step %d/%d", r->current + 1, r->nsteps);
+        } else {
+            int done = 0;
+            for (int i = 0; i < r->nsteps; i++)
+                done += r->steps[i].state == STEP_DONE || r->steps[i].state == STEP_SKIPPED;
+            snprintf(step, sizeof step, "%d/%d steps done", done, r->nsteps);
+        }
+        if (r->engine_live)
+            snprintf(right, sizeof right, "%s %s copy %s %s %d workers %s limit %s ", step,
+                     gl->sep, el, gl->sep, s->nworkers, gl->sep, lim);
+        else
+            snprintf(right, sizeof right, "%s ", step);
+    }
     int rw = ui_text_width(right, gl->ascii);
 
     int x = ui_put(c, 0, 0, ROLE_STATUS_BAR, " ferry ");
     char badge[32];
-    snprintf(badge, sizeof badge, " %s ", ui_state_label(s->state, v->quit_pending));
-    x += ui_put(c, 0, x, ui_state_role(s->state, v->quit_pending), badge);
+    if (r) {
+        int fin = view_run_final(r->state);
+        /* a paused copy step is what the operator must see first */
+        int paused = r->state == RUNNER_RUNNING && r->engine_live && s->state == ENGINE_PAUSED;
+        snprintf(badge, sizeof badge, " %s ",
+                 v->quit_pending && !fin ? "STOPPING…" : paused ? "PAUSED" : ui_run_state_label(r->state));
+        x += ui_put(c, 0, x,
+                    (v->quit_pending && !fin) || paused ? ROLE_STATUS_WARN : ui_run_state_role(r->state),
+                    badge);
+    } else {
+        snprintf(badge, sizeof badge, " %s ", ui_state_label(s->state, v->quit_pending));
+        x += ui_put(c, 0, x, ui_state_role(s->state, v->quit_pending), badge);
+    }
     x += 1;
     int room = c->w - rw - x - 2; /* keep two blanks before the right side */
-    if ((s->state == ENGINE_FAILED || s->state == ENGINE_STOPPED) && s->reason[0]) {
+    if (r && (r->state == RUNNER_FAILED || r->state == RUNNER_ABORTED ||
+              r->state == RUNNER_BLOCKED) && r->reason[0]) {
+        ui_put_trunc(c, 0, x, room, r->state == RUNNER_ABORTED ? ROLE_STATUS_BAR : ROLE_STATUS_ERROR,
+                     r->reason);
+    } else if (r) {
+        if (v->title[0]) ui_put_trunc(c, 0, x, room, ROLE_STATUS_BAR, v->title);
+    } else if ((s->state == ENGINE_FAILED || s->state == ENGINE_STOPPED) && s->reason[0]) {
         ui_put_trunc(c, 0, x, room, s->state == ENGINE_FAILED ? ROLE_STATUS_ERROR : ROLE_STATUS_BAR,
                      s->reason);
     } else if (v->title[0]) {
@@ -202,14 +237,63 @@ void panel_hints(const UiCanvas *c, const ConsoleView *v, const EngineSnapshot *
         ui_put_trunc(c, 0, c->w - fw, fw - 1, ROLE_VALUE, v->flash);
         end = c->w - fw - 1;
     }
-    if (v->quit_pending && !view_state_final(s->state)) {
+    if (v->quit_pending && !(v->run ? view_run_final(v->run->state) : view_state_final(s->state))) {
         ui_put_trunc(c, 0, 1, end - 1, ROLE_PENDING,
-                     "stopping… workers finish their batch, then ferry exits");
+                     v->run ? "stopping… the current step stops, then ferry exits"
+                            : "stopping… workers finish their batch, then ferry exits");
         return;
     }
     char updown[16];
     snprintf(updown, sizeof updown, "%s%s", gl->up, gl->down);
     int live = view_state_in_progress(s->state);
+    if (v->run) {
+        const RunnerSnapshot *r = v->run;
+        int waiting = r->state == RUNNER_WAITING && r->current >= 0 && r->current < r->nsteps;
+        int fin = view_run_final(r->state);
+        live = r->engine_live;
+        Hint run[] = {
+            {"Enter", waiting && r->steps[r->current].gate == GATE_TYPE ? "type phrase" : "confirm", 0},
+            {"s", "skip", 1},
+            {"a", "abort", 1},
+            {"p", s->state == ENGINE_PAUSED ? "resume" : "pause", 3},
+            {"+-", "workers", 4},
+            {"[]", "limit", 4},
+            {"Tab", "focus", 6},
+            {updown, "scroll", 7},
+            {"o", "sort groups", 8},
+            {"t", "theme", 5},
+            {"?", "help", 0},
+            {"q", "quit", 0},
+        };
+        int n = (int)(sizeof run / sizeof run[0]);
+        int keep[12];
+        for (int i = 0; i < n; i++)
+            keep[i] = i < 1 ? waiting : i < 3 ? !fin : i < 6 ? live : 1;
+        keep[8] = v->groups[0] || v->groups[1];
+        for (;;) {
+            int w = 0;
+            for (int i = 0; i < n; i++)
+                if (keep[i])
+                    w += 1 + ui_text_width(run[i].key, gl->ascii) + 1 +
+                         ui_text_width(run[i].what, gl->ascii) + 1;
+            if (w <= end) break;
+            int worst = -1;
+            for (int i = 0; i < n; i++)
+                if (keep[i] && (worst < 0 || run[i].prio > run[worst].prio)) worst = i;
+            if (worst < 0 || run[worst].prio == 0) break;
+            keep[worst] = 0;
+        }
+        int x = 1;
+        for (int i = 0; i < n; i++) {
+            if (!keep[i] || x >= end) continue;
+            x += ui_put_trunc(c, 0, x, end - x, ROLE_KEY_HINT, run[i].key);
+            x += 1;
+            if (x >= end) break;
+            x += ui_put_trunc(c, 0, x, end - x, ROLE_HINT, run[i].what);
+            x += 2;
+        }
+        return;
+    }
     Hint all[] = {
         {"p", s->state == ENGINE_PAUSED ? "resume" : "pause", 2},
         {"+-", "workers", 3},
@@ -271,6 +355,37 @@ void panel_help(const UiCanvas *screen, const ConsoleView *v) {
         {"?", "this help; any key closes it"},
         {"q", "quit; asks first while the copy runs"},
     };
+    struct {
+        const char *key, *what;
+    } run_rows[] = {
+        {"Enter  c", "pass the waiting gate (a typed gate asks the phrase)"},
+        {"s", "skip the waiting (or next) step; asks why"},
+        {"a", "abort the run; asks first"},
+        {"p", "pause / resume the running copy step"},
+        {"+  -", "one worker more / fewer (1-64)"},
+        {"[  ]", limit_range},
+        {"Tab", "focus the next panel (S-Tab: previous)"},
+        {updown, "scroll the focused panel (runbook, log, workers)"},
+        {pg, "scroll a page"},
+        {"o", "consumer groups: by pending / by lag"},
+        {"t", "next colour theme"},
+        {"Ctrl-L", "repaint the screen"},
+        {"?", "this help; any key closes it"},
+        {"q", "quit; asks first, aborts a run in progress"},
+    };
+    if (v->run) {
+        int n = (int)(sizeof run_rows / sizeof run_rows[0]);
+        UiCanvas in = ui_dialog(screen, 66, n + 5, "Keys");
+        for (int i = 0; i < n; i++) {
+            ui_put_trunc(&in, i + 1, 0, 10, ROLE_DIALOG_KEY, run_rows[i].key);
+            ui_put_trunc(&in, i + 1, 11, in.w - 11, ROLE_DIALOG, run_rows[i].what);
+        }
+        char foot[128];
+        snprintf(foot, sizeof foot, "theme %s %s %s%s", v->theme_name[0] ? v->theme_name : "default",
+                 gl->sep, gl->ascii ? "ASCII" : "Unicode", v->no_color ? " (NO_COLOR)" : "");
+        ui_put_trunc(&in, n + 2, 0, in.w, ROLE_DIALOG, foot);
+        return;
+    }
     int n = (int)(sizeof rows / sizeof rows[0]);
     int w = 60, h = n + 5;
     UiCanvas in = ui_dialog(screen, w, h, "Keys");
@@ -285,8 +400,25 @@ void panel_help(const UiCanvas *screen, const ConsoleView *v) {
 }
 
 void panel_confirm_quit(const UiCanvas *screen, const ConsoleView *v, const EngineSnapshot *s) {
-    (void)v;
     char line1[160], done[16], total[16];
+    if (v->run) {
+        const RunnerSnapshot *r = v->run;
+        UiCanvas in = ui_dialog(screen, 60, 8, "Abort the run and quit?");
+        if (r->current >= 0 && r->current < r->nsteps)
+            snprintf(line1, sizeof line1, "Step %d of %d (%s) is %s.", r->current + 1, r->nsteps,
+                     r->steps[r->current].id, ui_step_state_label(r->steps[r->current].state));
+        else
+            snprintf(line1, sizeof line1, "The run is in progress.");
+        ui_put_trunc(&in, 1, 0, in.w, ROLE_DIALOG, line1);
+        ui_put_trunc(&in, 2, 0, in.w, ROLE_DIALOG,
+                     "It stops; --resume with the journal continues later.");
+        int x = 0;
+        x += ui_put(&in, 4, x, ROLE_DIALOG_KEY, "y");
+        x += ui_put(&in, 4, x, ROLE_DIALOG, " abort and quit     ");
+        x += ui_put(&in, 4, x, ROLE_DIALOG_KEY, "any other key");
+        ui_put(&in, 4, x, ROLE_DIALOG, " keep going");
+        return;
+    }
     util_fmt_count(done, sizeof done, (double)s->stats.done);
     if (s->stats.total_estimate > 0 && s->stats.progress >= 0) {
         util_fmt_count(total, sizeof total, (double)s->stats.total_estimate);

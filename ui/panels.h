@@ -23,7 +23,29 @@ void panel_workers(const UiCanvas *c, const ConsoleView *v, const EngineSnapshot
 void panel_servers(const UiCanvas *c, const ConsoleView *v, const EngineSnapshot *s,
                    int focused);
 void panel_log(const UiCanvas *c, const ConsoleView *v, const EngineSnapshot *s, int focused);
-/* Runbook, consumer groups, replication: later work fills these. */
+/* A runbook run (ferry run): its steps, and what waits for the operator. */
+void panel_runbook(const UiCanvas *c, const ConsoleView *v, const RunnerSnapshot *r,
+                   int focused);
+/* The replication a run's step watches (r from the RunnerSnapshot); live =
+ * that step still runs, step = its id. */
+void panel_replication(const UiCanvas *c, const ConsoleView *v, const ReplView *r, int live,
+                       const char *step, int focused);
+/* Consumer groups: totals with coverage per side, then the top groups of
+ * the source (by v->groups_order) with the same group on the target beside
+ * them. Either side may be NULL. */
+void panel_groups(const UiCanvas *c, const ConsoleView *v, const GroupsSnapshot *src,
+                  const GroupsSnapshot *dst, int focused);
+/* Throughput / workers / servers of a run while no copy step runs. */
+void panel_no_copy(const UiCanvas *c, PanelId id, int focused);
+void panel_confirm_abort(const UiCanvas *screen, const ConsoleView *v);
+/* The runbook's one-line input: a typed phrase, or a skip reason. */
+void panel_input(const UiCanvas *screen, const ConsoleView *v);
+const char *ui_step_state_label(StepState s);   /* "waiting" */
+UiRole ui_step_state_role(StepState s);
+const char *ui_run_state_label(RunnerState s);  /* "WAITING" */
+UiRole ui_run_state_role(RunnerState s);
+/* Consumer groups, replication (and the runbook of a plain copy): later
+ * work fills these. */
 void panel_reserved(const UiCanvas *c, PanelId id, int focused);
 
 void panel_status_bar(const UiCanvas *c, const ConsoleView *v, const EngineSnapshot *s);

@@ -17,9 +17,15 @@ static const double rate_steps[] = {1000, 2000, 5000, 10000, 20000, 50000, 10000
 /* Panels Tab moves between; the reserved slots join when they have content. */
 static const PanelId focus_order[] = {PANEL_THROUGHPUT, PANEL_WORKERS, PANEL_SERVERS, PANEL_LOG};
 #define NFOCUS ((int)(sizeof focus_order / sizeof focus_order[0]))
+/* A runbook run: its steps scroll too. */
+static const PanelId run_focus_order[] = {PANEL_RUNBOOK, PANEL_THROUGHPUT, PANEL_WORKERS,
+                                          PANEL_SERVERS, PANEL_LOG};
+#define NRUNFOCUS ((int)(sizeof run_focus_order / sizeof run_focus_order[0]))
 
 void view_init(ConsoleView *v, const char *title, int ascii) {
     memset(v, 0, sizeof *v);
+    v->eng_step = -1;
+    v->runbook_scroll = -1;
     v->focus = PANEL_LOG;
     v->ascii = ascii;
     util_strlcpy(v->title, title ? title : "", sizeof v->title);
@@ -60,6 +66,59 @@ void view_ingest(ConsoleView *v, const EngineSnapshot *s) {
         }
         log_push(v, e);
         v->log_last_seq = e->seq;
+    }
+}
+
+int view_run_final(RunnerState s) {
+    return s == RUNNER_DONE || s == RUNNER_FAILED || s == RUNNER_ABORTED || s == RUNNER_BLOCKED;
+}
+
+int view_can_leave(const ConsoleView *v, const EngineSnapshot *s) {
+    if (!v->quit_pending) return 0;
+    return v->run ? view_run_final(v->run->state) : view_state_final(s->state);
+}
+
+static void run_log_push(ConsoleView *v, int64_t time_ms, EventLevel level, const char *step,
+                         const char *text) {
+    Event e;
+    memset(&e, 0, sizeof e);
+    e.time_ms = time_ms;
+    e.seq = ++v->local_seq;
+    e.level = level;
+    if (step && *step)
+        snprintf(e.text, sizeof e.text, "%s: %s", step, text);
+    else
+        util_strlcpy(e.text, text, sizeof e.text);
+    log_push(v, &e);
+}
+
+void view_ingest_run(ConsoleView *v, const RunnerSnapshot *rs) {
+    v->run = rs;
+    int n = rs->nlog < RUNNER_SNAPSHOT_LOG ? rs->nlog : RUNNER_SNAPSHOT_LOG;
+    for (int i = 0; i < n; i++) {
+        const RunnerEvent *e = &rs->log[i];
+        if (e->seq <= v->run_seen) continue;
+        if (v->run_seen && e->seq > v->run_seen + 1) {
+            char gap[96];
+            snprintf(gap, sizeof gap, "%llu events not shown here (the journal has them)",
+                     (unsigned long long)(e->seq - v->run_seen - 1));
+            run_log_push(v, e->time_ms, EV_WARN, "", gap);
+        }
+        run_log_push(v, e->time_ms, e->level, e->step, e->text);
+        v->run_seen = e->seq;
+    }
+    if (rs->engine_step < 0) return;
+    if (rs->engine_step != v->eng_step) { /* another copy step: its engine counts from 1 */
+        v->eng_seen = 0;
+        v->eng_step = rs->engine_step;
+    }
+    const EngineSnapshot *es = &rs->engine;
+    n = es->nlog < ENGINE_SNAPSHOT_LOG ? es->nlog : ENGINE_SNAPSHOT_LOG;
+    for (int i = 0; i < n; i++) {
+        const Event *e = &es->log[i];
+        if (e->seq <= v->eng_seen) continue;
+        run_log_push(v, e->time_ms, e->level, "", e->text);
+        v->eng_seen = e->seq;
     }
 }
 
@@ -171,6 +230,29 @@ static void scroll_workers(ConsoleView *v, const EngineSnapshot *s, int delta, i
     if (v->workers_scroll < 0) v->workers_scroll = 0;
 }
 
+/* The runbook's list: arrows pin it, End (or scrolling past the bottom)
+ * follows the current step again. */
+static void scroll_runbook(ConsoleView *v, int delta, int to_end) {
+    const RunnerSnapshot *r = v->run;
+    int rows = v->page_rows[PANEL_RUNBOOK] - 3; /* about: the footer takes up to 3 */
+    if (rows < 1) rows = 1;
+    int max = r->nsteps - rows;
+    if (max < 0) max = 0;
+    if (to_end > 0) {
+        v->runbook_scroll = -1;
+        return;
+    }
+    int first = v->runbook_scroll;
+    if (first < 0) first = r->current > 0 ? r->current - 1 : 0;
+    first = to_end < 0 ? 0 : first + delta;
+    if (first < 0) first = 0;
+    if (first > max) {
+        v->runbook_scroll = -1;
+        return;
+    }
+    v->runbook_scroll = first;
+}
+
 static int scroll(ConsoleView *v, const EngineSnapshot *s, int key) {
     int page = v->page_rows[v->focus] > 1 ? v->page_rows[v->focus] - 1 : 1;
     int delta = 0, to_end = 0;
@@ -191,6 +273,10 @@ static int scroll(ConsoleView *v, const EngineSnapshot *s, int key) {
         scroll_workers(v, s, delta, to_end);
         return VIEW_HANDLED | VIEW_REDRAW;
     }
+    if (v->focus == PANEL_RUNBOOK && v->run) {
+        scroll_runbook(v, delta, to_end);
+        return VIEW_HANDLED | VIEW_REDRAW;
+    }
     return VIEW_HANDLED; /* nothing to scroll in this panel */
 }
 
@@ -206,10 +292,220 @@ static int refuse(ConsoleView *v, const EngineSnapshot *s, int64_t now) {
     return 0;
 }
 
+/* ---- runbook runs -------------------------------------------------- */
+
+#define QUIT_AFTER_ABORT "the run is aborted; ferry exits once the current step has stopped"
+
+static const RunnerStepView *run_waiting_step(const RunnerSnapshot *r) {
+    if (r->state != RUNNER_WAITING || r->current < 0 || r->current >= r->nsteps) return NULL;
+    const RunnerStepView *st = &r->steps[r->current];
+    return st->state == STEP_WAITING ? st : NULL;
+}
+
+/* The step `s` would skip: the one waiting, else the next pending one. */
+static const RunnerStepView *run_skip_target(const RunnerSnapshot *r) {
+    const RunnerStepView *w = run_waiting_step(r);
+    if (w) return w;
+    if (view_run_final(r->state)) return NULL;
+    for (int i = r->current >= 0 ? r->current : 0; i < r->nsteps; i++)
+        if (r->steps[i].state == STEP_PENDING) return &r->steps[i];
+    return NULL;
+}
+
+static void open_input(ConsoleView *v, InputKind k, const char *step) {
+    v->overlay = OVERLAY_INPUT;
+    v->input_kind = k;
+    v->input[0] = '\0';
+    v->input_err[0] = '\0';
+    util_strlcpy(v->input_step, step, sizeof v->input_step);
+}
+
+static void close_input(ConsoleView *v) {
+    v->overlay = OVERLAY_NONE;
+    v->input_kind = INPUT_NONE;
+    v->input[0] = v->input_err[0] = '\0';
+}
+
+static const RunnerStepView *run_step(const RunnerSnapshot *r, const char *id) {
+    for (int i = 0; i < r->nsteps; i++)
+        if (strcmp(r->steps[i].id, id) == 0) return &r->steps[i];
+    return NULL;
+}
+
+static int input_key(ConsoleView *v, int key, int64_t now, UiCommand *cmd) {
+    const RunnerSnapshot *r = v->run;
+    size_t n = strlen(v->input);
+    if (key == UI_KEY_ESC) {
+        view_flash(v, now, "cancelled; nothing was run");
+        close_input(v);
+        return VIEW_HANDLED | VIEW_REDRAW;
+    }
+    if (key == UI_KEY_BACKSPACE || key == 127 || key == 8) {
+        /* one code point: continuation bytes first */
+        while (n > 0 && ((unsigned char)v->input[n - 1] & 0xc0) == 0x80) n--;
+        if (n > 0) n--;
+        v->input[n] = '\0';
+        return VIEW_HANDLED | VIEW_REDRAW;
+    }
+    if (key == UI_KEY_ENTER) {
+        const RunnerStepView *st = run_step(r, v->input_step);
+        if (!st) {
+            close_input(v);
+            return VIEW_HANDLED | VIEW_REDRAW;
+        }
+        if (v->input_kind == INPUT_SKIP_REASON) {
+            if (!v->input[0]) {
+                snprintf(v->input_err, sizeof v->input_err,
+                         "say why: the reason goes into the journal (Esc cancels)");
+                return VIEW_HANDLED | VIEW_REDRAW;
+            }
+            cmd->kind = CMD_SKIP;
+            util_strlcpy(cmd->step, st->id, sizeof cmd->step);
+            util_strlcpy(cmd->text, v->input, sizeof cmd->text);
+            snprintf(v->flash, sizeof v->flash, "step %s will be skipped", st->id);
+            v->flash_until_ms = now + FLASH_MS;
+            close_input(v);
+            return VIEW_HANDLED | VIEW_REDRAW;
+        }
+        /* the phrase: the runner checks it too, and journals a refusal */
+        cmd->kind = CMD_CONFIRM;
+        util_strlcpy(cmd->step, st->id, sizeof cmd->step);
+        util_strlcpy(cmd->text, v->input, sizeof cmd->text);
+        if (strcmp(v->input, st->phrase) != 0) {
+            snprintf(v->input_err, sizeof v->input_err,
+                     "that is not the phrase; nothing was started. Type %s exactly", st->phrase);
+            v->input[0] = '\0';
+            return VIEW_HANDLED | VIEW_REDRAW;
+        }
+        snprintf(v->flash, sizeof v->flash, "step %s: phrase accepted", st->id);
+        v->flash_until_ms = now + FLASH_MS;
+        close_input(v);
+        return VIEW_HANDLED | VIEW_REDRAW;
+    }
+    if (key >= 32 && key < 256 && key != 127) {
+        if (n + 1 < sizeof v->input && n + 1 < (size_t)RUNBOOK_PHRASE_LEN) {
+            v->input[n] = (char)key;
+            v->input[n + 1] = '\0';
+        }
+        return VIEW_HANDLED | VIEW_REDRAW;
+    }
+    return VIEW_HANDLED; /* arrows and the like: nothing in a one-line input */
+}
+
+/* Keys of a runbook run; -1 = not a runbook key, the common handling goes on. */
+static int run_key(ConsoleView *v, const EngineSnapshot *s, int key, int64_t now,
+                   UiCommand *cmd) {
+    const RunnerSnapshot *r = v->run;
+    int fin = view_run_final(r->state);
+    if (key == UI_KEY_INTERRUPT) {
+        v->overlay = OVERLAY_NONE;
+        if (fin) return VIEW_HANDLED | VIEW_QUIT;
+        if (!v->quit_pending) {
+            v->quit_pending = 1;
+            cmd->kind = CMD_ABORT;
+            snprintf(cmd->log, sizeof cmd->log, "interrupt (Ctrl-C): %s", QUIT_AFTER_ABORT);
+        }
+        return VIEW_HANDLED | VIEW_REDRAW;
+    }
+    if (v->overlay == OVERLAY_INPUT) return input_key(v, key, now, cmd);
+    if (v->overlay == OVERLAY_CONFIRM_QUIT) {
+        v->overlay = OVERLAY_NONE;
+        if (key == 'y' || key == 'Y') {
+            if (fin) return VIEW_HANDLED | VIEW_QUIT;
+            v->quit_pending = 1;
+            v->flash[0] = '\0';
+            cmd->kind = CMD_ABORT;
+            snprintf(cmd->log, sizeof cmd->log, "quit confirmed: %s", QUIT_AFTER_ABORT);
+        } else {
+            view_flash(v, now, "quit cancelled; the run goes on");
+        }
+        return VIEW_HANDLED | VIEW_REDRAW;
+    }
+    if (v->overlay == OVERLAY_CONFIRM_ABORT) {
+        v->overlay = OVERLAY_NONE;
+        if ((key == 'y' || key == 'Y') && !fin) {
+            cmd->kind = CMD_ABORT; /* the runner logs "abort requested by …" */
+            view_flash(v, now, "aborting: the current step stops, no further step starts");
+        } else {
+            view_flash(v, now, "abort cancelled; the run goes on");
+        }
+        return VIEW_HANDLED | VIEW_REDRAW;
+    }
+    if (v->overlay == OVERLAY_HELP) return -1;
+
+    switch (key) {
+    case 'q':
+    case 'Q':
+        if (fin) return VIEW_HANDLED | VIEW_QUIT;
+        if (v->quit_pending) {
+            view_flash(v, now, "stopping; ferry exits when the current step has stopped");
+            return VIEW_HANDLED | VIEW_REDRAW;
+        }
+        v->overlay = OVERLAY_CONFIRM_QUIT;
+        return VIEW_HANDLED | VIEW_REDRAW;
+    case UI_KEY_ENTER:
+    case 'c':
+    case 'C': {
+        const RunnerStepView *st = run_waiting_step(r);
+        if (!st || v->quit_pending) {
+            view_flash(v, now, fin ? "the run has ended" : "no gate waits for you now");
+            return VIEW_HANDLED | VIEW_REDRAW;
+        }
+        if (st->gate == GATE_TYPE) {
+            open_input(v, INPUT_PHRASE, st->id);
+            return VIEW_HANDLED | VIEW_REDRAW;
+        }
+        cmd->kind = CMD_CONFIRM;
+        util_strlcpy(cmd->step, st->id, sizeof cmd->step);
+        snprintf(v->flash, sizeof v->flash, "step %s confirmed", st->id);
+        v->flash_until_ms = now + FLASH_MS;
+        return VIEW_HANDLED | VIEW_REDRAW;
+    }
+    case 's':
+    case 'S': {
+        const RunnerStepView *st = v->quit_pending ? NULL : run_skip_target(r);
+        if (!st) {
+            view_flash(v, now, fin ? "the run has ended" : "no step to skip now");
+            return VIEW_HANDLED | VIEW_REDRAW;
+        }
+        open_input(v, INPUT_SKIP_REASON, st->id);
+        return VIEW_HANDLED | VIEW_REDRAW;
+    }
+    case 'a':
+    case 'A':
+        if (fin || v->quit_pending) {
+            view_flash(v, now, fin ? "the run has ended" : "already stopping");
+            return VIEW_HANDLED | VIEW_REDRAW;
+        }
+        v->overlay = OVERLAY_CONFIRM_ABORT;
+        return VIEW_HANDLED | VIEW_REDRAW;
+    case 'p':
+    case 'P':
+    case '+':
+    case '=':
+    case '-':
+    case '_':
+    case '[':
+    case ']':
+        if (!r->engine_live || v->quit_pending) {
+            view_flash(v, now, v->quit_pending ? "stopping; controls are off"
+                                               : "no copy running: these keys steer a copy step");
+            return VIEW_HANDLED | VIEW_REDRAW;
+        }
+        (void)s;
+        return -1; /* the copy's own handling below */
+    }
+    return -1;
+}
+
 int view_handle_key(ConsoleView *v, const EngineSnapshot *s, int key, int64_t now,
                     UiCommand *cmd) {
     memset(cmd, 0, sizeof *cmd);
     char a[32], b[32];
+    if (v->run) {
+        int f = run_key(v, s, key, now, cmd);
+        if (f >= 0) return f;
+    }
 
     if (key == UI_KEY_INTERRUPT) {
         /* Ctrl-C: the operator means it; no question. */
@@ -318,11 +614,13 @@ int view_handle_key(ConsoleView *v, const EngineSnapshot *s, int key, int64_t no
 
     case UI_KEY_TAB:
     case UI_KEY_BTAB: {
+        const PanelId *order = v->run ? run_focus_order : focus_order;
+        int nf = v->run ? NRUNFOCUS : NFOCUS;
         int i = 0;
-        while (i < NFOCUS && focus_order[i] != v->focus) i++;
-        if (i == NFOCUS) i = NFOCUS - 1;
-        i = (i + (key == UI_KEY_TAB ? 1 : NFOCUS - 1)) % NFOCUS;
-        v->focus = focus_order[i];
+        while (i < nf && order[i] != v->focus) i++;
+        if (i == nf) i = nf - 1;
+        i = (i + (key == UI_KEY_TAB ? 1 : nf - 1)) % nf;
+        v->focus = order[i];
         return VIEW_HANDLED | VIEW_REDRAW;
     }
 
@@ -333,6 +631,14 @@ int view_handle_key(ConsoleView *v, const EngineSnapshot *s, int key, int64_t no
     case UI_KEY_HOME:
     case UI_KEY_END:
         return scroll(v, s, key);
+
+    case 'o':
+    case 'O':
+        if (!v->groups[0] && !v->groups[1]) return 0; /* no groups panel: not a key here */
+        v->groups_order = v->groups_order == GROUPS_BY_PENDING ? GROUPS_BY_LAG : GROUPS_BY_PENDING;
+        view_flash(v, now, v->groups_order == GROUPS_BY_LAG ? "consumer groups by lag"
+                                                             : "consumer groups by pending");
+        return VIEW_HANDLED | VIEW_REDRAW;
 
     case 't':
     case 'T':
@@ -354,9 +660,23 @@ int view_handle_key(ConsoleView *v, const EngineSnapshot *s, int key, int64_t no
 }
 
 void view_command_run(const ConsoleBackend *b, const UiCommand *c) {
+    char err[FERRY_ERR_LEN];
+    view_command_exec(b, c, err, sizeof err);
+}
+
+int view_command_exec(const ConsoleBackend *b, const UiCommand *c, char *err, size_t errlen) {
     /* The console's own line first: it says why the engine's line follows. */
+    if (err && errlen) err[0] = '\0';
     if (c->log[0] && b->log) b->log(b->ctx, EV_OPERATOR, c->log);
     switch (c->kind) {
+    case CMD_CONFIRM:
+        return b->confirm ? b->confirm(b->ctx, c->step, c->text, err, errlen) : 0;
+    case CMD_SKIP:
+        return b->skip ? b->skip(b->ctx, c->step, c->text, err, errlen) : 0;
+    case CMD_ABORT:
+        if (b->abort_run) b->abort_run(b->ctx);
+        else if (b->request_stop) b->request_stop(b->ctx);
+        break;
     case CMD_PAUSE:
         if (b->pause) b->pause(b->ctx);
         break;
@@ -377,6 +697,7 @@ void view_command_run(const ConsoleBackend *b, const UiCommand *c) {
     case CMD_REPAINT:
         break;
     }
+    return 0;
 }
 
 void view_build_screen(const ConsoleView *v, const EngineSnapshot *s, const Layout *L,
@@ -394,13 +715,46 @@ void view_build_screen(const ConsoleView *v, const EngineSnapshot *s, const Layo
         c = ui_canvas_sub(&screen, r.x, r.y, r.w, r.h);
         int focused = v->focus == (PanelId)p;
         switch ((PanelId)p) {
-        case PANEL_THROUGHPUT: panel_throughput(&c, v, s, focused); break;
-        case PANEL_WORKERS: panel_workers(&c, v, s, focused); break;
-        case PANEL_SERVERS: panel_servers(&c, v, s, focused); break;
+        case PANEL_THROUGHPUT:
+            if (v->run && v->run->engine_step < 0)
+                panel_no_copy(&c, (PanelId)p, focused);
+            else
+                panel_throughput(&c, v, s, focused);
+            break;
+        case PANEL_WORKERS:
+            if (v->run && v->run->engine_step < 0)
+                panel_no_copy(&c, (PanelId)p, focused);
+            else
+                panel_workers(&c, v, s, focused);
+            break;
+        case PANEL_SERVERS:
+            if (v->run && v->run->engine_step < 0)
+                panel_no_copy(&c, (PanelId)p, focused);
+            else
+                panel_servers(&c, v, s, focused);
+            break;
         case PANEL_LOG: panel_log(&c, v, s, focused); break;
         case PANEL_RUNBOOK:
+            if (v->run) {
+                panel_runbook(&c, v, v->run, focused);
+                break;
+            }
+            panel_reserved(&c, (PanelId)p, focused);
+            break;
+        case PANEL_REPLICATION:
+            if (v->run && v->run->repl_step >= 0 && v->run->repl_step < v->run->nsteps) {
+                panel_replication(&c, v, &v->run->repl, v->run->repl_live,
+                                  v->run->steps[v->run->repl_step].id, focused);
+                break;
+            }
+            panel_reserved(&c, (PanelId)p, focused);
+            break;
         case PANEL_GROUPS:
-        case PANEL_REPLICATION: panel_reserved(&c, (PanelId)p, focused); break;
+            if (v->groups[0] || v->groups[1])
+                panel_groups(&c, v, v->groups[0], v->groups[1], focused);
+            else
+                panel_reserved(&c, (PanelId)p, focused);
+            break;
         case PANEL__COUNT: break;
         }
     }
@@ -410,4 +764,8 @@ void view_build_screen(const ConsoleView *v, const EngineSnapshot *s, const Layo
         panel_help(&screen, v);
     else if (v->overlay == OVERLAY_CONFIRM_QUIT)
         panel_confirm_quit(&screen, v, s);
+    else if (v->overlay == OVERLAY_CONFIRM_ABORT)
+        panel_confirm_abort(&screen, v);
+    else if (v->overlay == OVERLAY_INPUT)
+        panel_input(&screen, v);
 }

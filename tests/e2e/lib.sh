@@ -42,6 +42,7 @@ FERRY_PID=""      # the ferry under test, once known
 TMUX_PID=""       # our tmux server
 TMUX_SOCKET=""    # and its socket file (tmux leaves it behind)
 REDIS_PIDS=""     # ferry's redis-servers, once known
+OWN_REDIS_PIDS="" # the test's own redis-servers (start_redis)
 E2E_WATCHDOG=""   # the subshell that enforces E2E_LIMIT
 
 tm() { tmux -L "$E2E_SOCK" -f /dev/null "$@"; }
@@ -127,7 +128,7 @@ sane_screen() {
     for title in Throughput Workers Servers Log Runbook "Consumer groups" Replication; do
         has_re "[-─] $title [-─]" || return 1
     done
-    grep -qE '^ ferry +(RUNNING|PAUSED|DONE|STOPPED|STOPPING)' <<<"$(status_line)" || return 1
+    grep -qE '^ ferry +(RUNNING|PAUSED|WAITING|DONE|STOPPED|STOPPING|ABORTED)' <<<"$(status_line)" || return 1
     grep -qE '\? help +q quit' <<<"$(tail -n 1 <<<"$SCREEN")" || return 1
     lacks "too small" || return 1
     [ "$(wc -l <<<"$SCREEN")" -eq "$h" ] || return 1
@@ -136,6 +137,15 @@ sane_screen() {
 
 resize() { tm resize-window -t e2e -x "$1" -y "$2" || fail "tmux resize-window -x $1 -y $2 failed"; }
 keys() { tm send-keys -t e2e "$@" || fail "tmux send-keys $* failed"; }
+
+# ---- the runbook -------------------------------------------------------
+
+# The Runbook panel's row of step ID: "✓ done    preflight  Check both…".
+# (The mark is one cell but may be several bytes: any non-blank run.)
+step_row() { grep -E "^ [^ ]* *[a-z]+ +$1 " <<<"$SCREEN" | head -n 1; }
+# step_is ID STATE: the row of step ID shows STATE (done, waiting, running…).
+step_is() { grep -qE "^ [^ ]* *$2 +$1 " <<<"$SCREEN"; }
+waiting_for() { step_is "$1" waiting && has "waiting for you"; }
 
 # ---- servers -----------------------------------------------------------
 
@@ -152,19 +162,51 @@ answers() { [ "$(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" = "PONG" ]; }
 
 exited() { [ -s "$E2E_TMP/exit" ]; }
 
+# start_redis NAME: a redis-server of the test's own on a free loopback port,
+# in its own dir under E2E_TMP; sets REDIS_PORT and records it for the
+# cleanup (stopped there, exactly that pid).
+start_redis() {
+    local dir="$E2E_TMP/redis-$1" port pid try
+    mkdir -p "$dir"
+    for try in 1 2 3 4 5 6 7 8 9 10; do
+        port=$((20000 + RANDOM % 20000))
+        answers "$port" && continue
+        redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save "" --appendonly no \
+            --logfile "$dir/log" >/dev/null 2>&1 &
+        pid=$!
+        local deadline=$(($(now_ms) + 5000))
+        while ! answers "$port" && kill -0 "$pid" 2>/dev/null && [ "$(now_ms)" -lt "$deadline" ]; do sleep 0.1; done
+        if answers "$port"; then
+            OWN_REDIS_PIDS="$OWN_REDIS_PIDS $pid:$port"
+            REDIS_PORT=$port
+            return 0
+        fi
+        kill "$pid" 2>/dev/null
+    done
+    fail "could not start a redis-server for $1 (see $dir/log)"
+}
+
 # ---- start and clean up ------------------------------------------------
 
 # start W H ENV... -- ARGS...: `env ENV... ferry demo ARGS...` in a new
 # detached session of our tmux server, at W×H. The pane stays after ferry
 # exits (remain-on-exit), so that its last words can be read back.
 start_demo() {
+    FERRY_SUB=demo start_ferry "$@"
+}
+
+# start_ferry W H ENV... -- ARGS...: the same for `ferry $FERRY_SUB ARGS...`
+# (FERRY_SUB: the subcommand, e.g. run; it also names ferry's process for
+# the cleanup).
+FERRY_SUB=demo
+start_ferry() {
     local w=$1 h=$2 envs=() args=()
     shift 2
     while [ $# -gt 0 ] && [ "$1" != "--" ]; do envs+=("$1"); shift; done
     [ $# -gt 0 ] && shift
     args=("$@")
     local cmd
-    cmd="env TMPDIR=$(printf %q "$E2E_TMP/tmpdir") ${envs[*]:+$(printf '%q ' "${envs[@]}")}$(printf %q "$FERRY_BIN") demo$(printf ' %q' "${args[@]}"); echo EXIT=\$? > $(printf %q "$E2E_TMP/exit")"
+    cmd="env TMPDIR=$(printf %q "$E2E_TMP/tmpdir") ${envs[*]:+$(printf '%q ' "${envs[@]}")}$(printf %q "$FERRY_BIN") $FERRY_SUB$(printf ' %q' "${args[@]}"); echo EXIT=\$? > $(printf %q "$E2E_TMP/exit")"
     log "starting at ${w}x${h}: $cmd"
     tm new-session -d -s e2e -x "$w" -y "$h" "$cmd" \; set-option -g remain-on-exit on \
         || fail "could not start a tmux server (tmux -L $E2E_SOCK)"
@@ -208,13 +250,13 @@ cleanup() {
         pkill -P "$E2E_WATCHDOG" sleep 2>/dev/null # exactly the watchdog's own sleep
         kill "$E2E_WATCHDOG" 2>/dev/null
     fi
-    alive_as "$FERRY_PID" demo && note_servers
+    alive_as "$FERRY_PID" "$FERRY_SUB" && note_servers
     # Killing our tmux server hangs up ferry's terminal: ferry stops the copy
     # and its servers by itself. Give it a moment, then make sure.
     tm kill-server 2>/dev/null
     local deadline=$(($(now_ms) + 10000))
-    while alive_as "$FERRY_PID" demo && [ "$(now_ms)" -lt "$deadline" ]; do sleep 0.2; done
-    if alive_as "$FERRY_PID" demo; then
+    while alive_as "$FERRY_PID" "$FERRY_SUB" && [ "$(now_ms)" -lt "$deadline" ]; do sleep 0.2; done
+    if alive_as "$FERRY_PID" "$FERRY_SUB"; then
         echo "$E2E_NAME: cleanup: ferry (pid $FERRY_PID) outlived its terminal; killing it" >&2
         kill -KILL "$FERRY_PID" 2>/dev/null
     fi
@@ -224,6 +266,9 @@ cleanup() {
             echo "$E2E_NAME: cleanup: redis-server pid ${entry%%:*} (port ${entry##*:}) left behind; stopping it" >&2
             kill -TERM "${entry%%:*}" 2>/dev/null
         fi
+    done
+    for entry in $OWN_REDIS_PIDS; do
+        alive_as "${entry%%:*}" ":${entry##*:}" && kill -TERM "${entry%%:*}" 2>/dev/null
     done
     alive_as "$TMUX_PID" "$E2E_SOCK" && kill -TERM "$TMUX_PID" 2>/dev/null
     case "$TMUX_SOCKET" in */"$E2E_SOCK") rm -f "$TMUX_SOCKET" ;; esac

@@ -1,5 +1,6 @@
 # test_demo — `ferry demo` in a private tmux server at 120×40, driven like an
-# operator would: watch it move, pause and resume, lower the rate limit,
+# operator would: pass the demo runbook's first two gates, watch the copy
+# step move, pause and resume, lower the rate limit,
 # resize down to 80×24 and below, open the help, quit with y. Then: exit
 # status 0, the demo's two redis-servers gone, their temp dirs removed.
 #
@@ -13,8 +14,15 @@ source "$(dirname "$0")/lib.sh"
 
 start_demo 120 40 LC_ALL=C.UTF-8 -- --keys 200000
 
+# ---- the demo runbook: preflight runs, then two confirm gates -----------
+# Dataset generation comes first; then the console on runbooks/demo.
+wait_for "the pause step to wait for its gate" 40 waiting_for pause
+step_is preflight done || fail "preflight is not done when the pause step waits"
+keys Enter
+wait_for "the copy step to wait for its gate" 15 waiting_for copy
+keys Enter
+
 # ---- it moves ----------------------------------------------------------
-# Dataset generation comes first; then the console.
 wait_for "the throughput panel to show a non-zero keys rate" 40 rate_nonzero
 log "copy running: keys $(keys_rate)/s, copied $(copied_text)"
 note_servers
@@ -99,9 +107,10 @@ status_has RUNNING || fail "the copy is not RUNNING after the resizes"
 # ---- ? help ------------------------------------------------------------
 keys '?'
 wait_for "the help overlay" 5 has "─ Keys ─"
-for line in "pause / resume the copy" "one worker more / fewer" "rate limit lower / higher" \
+for line in "pass the waiting gate" "skip the waiting (or next) step" "abort the run; asks first" \
+    "pause / resume the running copy step" "one worker more / fewer" "rate limit lower / higher" \
     "focus the next panel" "scroll the focused panel" "next colour theme" "repaint the screen" \
-    "this help; any key closes it" "quit; asks first while the copy runs"; do
+    "this help; any key closes it" "quit; asks first, aborts a run in progress"; do
     has "$line" || fail "the help does not list \"$line\""
 done
 # Any key closes it and does nothing else: p here must not pause.
@@ -111,13 +120,14 @@ holds "the key that closed the help also paused the copy" 1 status_has RUNNING
 
 # ---- q, y: a clean stop, exit 0, servers gone ---------------------------
 keys q
-wait_for "the quit question" 5 has "Stop the copy and quit?"
-has "The copy is still running." || fail "the quit question does not say the copy is still running"
+wait_for "the quit question" 5 has "Abort the run and quit?"
+has "(copy) is running." || fail "the quit question does not say the copy step is still running"
 keys y
 wait_for "ferry to exit after q, y" 30 exited
 capture
 [ "$(cat "$E2E_TMP/exit")" = "EXIT=0" ] || fail "ferry demo exited with $(cat "$E2E_TMP/exit"), expected EXIT=0 (a quit ends a demo well)"
-has "stopped by the operator" || fail "the summary after the console does not say \"stopped by the operator\""
+has_re "run [0-9a-f-]+ aborted" || fail "the summary after the console does not say the run was aborted"
+has_re "copy +failed|copy +pending|copy +running" || fail "the summary does not list the copy step"
 log "exited: $(cat "$E2E_TMP/exit")"
 
 for port in "$SRC_PORT" "$DST_PORT"; do

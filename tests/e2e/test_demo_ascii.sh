@@ -24,6 +24,11 @@ colours() {
 
 start_demo 100 30 NO_COLOR=1 LC_ALL=C.UTF-8 -- --ascii --keys 200000
 
+wait_for "the pause step to wait for its gate" 40 waiting_for pause
+ascii_only "the runbook waiting at a gate"
+keys Enter
+wait_for "the copy step to wait for its gate" 15 waiting_for copy
+keys Enter
 wait_for "the throughput panel to show a non-zero keys rate" 40 rate_nonzero
 note_servers
 log "copy running: keys $(keys_rate)/s, copied $(copied_text)"
@@ -34,7 +39,8 @@ for title in Throughput Workers Servers Log Runbook "Consumer groups" Replicatio
 done
 ascii_only "the main screen"
 has " -> " || fail "the status bar's title has no ASCII arrow (->)"
-has "^v scroll" || fail "the key hints do not use ASCII arrows (^v scroll)"
+# (the "step copy confirmed" message takes room in the hint line for 4 s)
+wait_for "the key hints with ASCII arrows (^v scroll)" 10 has "^v scroll"
 has_re '#+\.+ +[0-9.]+%' || fail "the progress bar is not drawn with # and ."
 c=$(colours)
 [ -z "$c" ] || fail "NO_COLOR is set, yet the screen has colours: $(tr '\n\e' ' ^' <<<"$c")"
@@ -67,7 +73,7 @@ resize 100 30
 wait_for "the full screen again at 100×30" 10 sane_screen 100 30
 
 keys q
-wait_for "the quit question" 5 has "Stop the copy and quit?"
+wait_for "the quit question" 5 has "Abort the run and quit?"
 ascii_only "the quit question"
 keys y
 wait_for "ferry to exit after q, y" 30 exited

@@ -91,7 +91,7 @@ static void start(EngineState st, int cols, int rows) {
         unsetenv("LC_ALL");
         unsetenv("NO_COLOR");
         Fake f = {.state = st};
-        ConsoleBackend b = {&f, f_snapshot, f_pause, f_resume, f_workers, f_rate, f_stop, f_log};
+        ConsoleBackend b = {.ctx = &f, .snapshot = f_snapshot, .pause = f_pause, .resume = f_resume, .set_workers = f_workers, .set_rate = f_rate, .request_stop = f_stop, .log = f_log};
         ConsoleOptions o;
         console_options_init(&o);
         o.title = "test console";

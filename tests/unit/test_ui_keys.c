@@ -367,7 +367,7 @@ static void test_command_run(void **state) {
     (void)state;
     Fake f;
     memset(&f, 0, sizeof f);
-    ConsoleBackend b = {&f, NULL, f_pause, f_resume, f_workers, f_rate, f_stop, f_log};
+    ConsoleBackend b = {.ctx = &f, .pause = f_pause, .resume = f_resume, .set_workers = f_workers, .set_rate = f_rate, .request_stop = f_stop, .log = f_log};
     /* control calls: one call each, and no console line (the engine has one) */
     press(&b, 'p');
     s->state = ENGINE_PAUSED;

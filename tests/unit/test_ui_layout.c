@@ -16,11 +16,15 @@ static int inside(UiRect r, int w, int h) {
     return r.x >= 0 && r.y >= 0 && r.w > 0 && r.h > 0 && r.x + r.w <= w && r.y + r.h <= h;
 }
 
-static void check_size(int w, int h) {
+/* runbook_rows < 0: a copy's layout; else a runbook run wanting that many. */
+static void check_size_mode(int w, int h, int runbook_rows) {
     Layout L;
-    layout_compute(w, h, &L);
+    if (runbook_rows < 0)
+        layout_compute(w, h, &L);
+    else
+        layout_compute_run(w, h, runbook_rows, &L);
     char where[64];
-    snprintf(where, sizeof where, "%dx%d", w, h);
+    snprintf(where, sizeof where, "%dx%d%s", w, h, runbook_rows >= 0 ? " (run)" : "");
     if (L.too_small) fail_msg("%s: too_small set", where);
     if (L.w != w || L.h != h) fail_msg("%s: size not recorded", where);
 
@@ -65,6 +69,10 @@ static void check_size(int w, int h) {
     if (covered != h - 2) fail_msg("%s: left column covers %d of %d rows", where, covered, h - 2);
 }
 
+static void check_size(int w, int h) {
+    check_size_mode(w, h, -1);
+}
+
 static void test_every_size(void **state) {
     (void)state;
     int checked = 0;
@@ -74,6 +82,32 @@ static void test_every_size(void **state) {
             checked++;
         }
     assert_int_equal(checked, 221 * 77);
+}
+
+/* A runbook run: the same guarantees for every size and wish, and the
+ * runbook gets the rows it asks for once the screen has them. */
+static void test_run_every_size(void **state) {
+    (void)state;
+    static const int wants[] = {0, 4, 9, 30, 70};
+    for (int w = LAYOUT_MIN_W; w <= 300; w += 3)
+        for (int h = LAYOUT_MIN_H; h <= 100; h++)
+            for (size_t k = 0; k < sizeof wants / sizeof wants[0]; k++)
+                check_size_mode(w, h, wants[k]);
+    Layout L;
+    layout_compute_run(120, 40, 9, &L);
+    assert_true(L.run);
+    assert_int_equal(L.panel[PANEL_RUNBOOK].h, 10); /* title + 9 */
+    assert_true(L.panel[PANEL_RUNBOOK].w >= 70);
+    /* below the sidebar width it sits right under throughput | workers */
+    assert_int_equal(L.panel[PANEL_RUNBOOK].y,
+                     L.panel[PANEL_THROUGHPUT].y + L.panel[PANEL_THROUGHPUT].h);
+    layout_compute_run(80, 24, 9, &L);
+    assert_true(L.panel[PANEL_RUNBOOK].h >= 5);
+    layout_compute_run(200, 60, 9, &L);
+    assert_true(L.sidebar);
+    assert_true(L.panel[PANEL_RUNBOOK].h >= 10);
+    layout_compute_run(79, 24, 9, &L);
+    assert_true(L.too_small);
 }
 
 static void test_too_small(void **state) {
@@ -153,7 +187,7 @@ int main(void) {
         cmocka_unit_test(test_every_size),        cmocka_unit_test(test_too_small),
         cmocka_unit_test(test_80x24_exact),       cmocka_unit_test(test_sidebar_from_160),
         cmocka_unit_test(test_extra_height_goes_to_log), cmocka_unit_test(test_titles),
-        cmocka_unit_test(test_overlap_helper),
+        cmocka_unit_test(test_overlap_helper),    cmocka_unit_test(test_run_every_size),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
