@@ -99,7 +99,7 @@ Conn *action_connect(ActionCtx *c, int target, const char *name, char *err, size
 int action_db_plan(ActionCtx *c, Conn *src, int *src_db, int *dst_db, int *n, char *err, size_t errlen) {
     ServerInfo si;
     if (serverinfo_fetch(src, &si, err, errlen) != 0) return -1;
-    return preflight_db_plan(c->copy, &si, src_db, dst_db, DBMAP_MAX, n, err, errlen);
+    return engine_db_plan(c->copy, &si, src_db, dst_db, DBMAP_MAX, n, err, errlen);
 }
 
 int action_param_int(const RunbookStep *st, const char *key, long lo, long hi, long *out, int *line,

@@ -88,7 +88,7 @@ void action_log(ActionCtx *c, EventLevel level, const char *fmt, ...)
 void action_figure(ActionCtx *c, const char *name, long long value);
 /* Opens a control connection to one side with no db selected. */
 Conn *action_connect(ActionCtx *c, int target, const char *name, char *err, size_t errlen);
-/* The (source db, target db) pairs of the run: see preflight_db_plan(). */
+/* The (source db, target db) pairs of the run: see engine_db_plan(). */
 int action_db_plan(ActionCtx *c, Conn *src, int *src_db, int *dst_db, int *n, char *err, size_t errlen);
 /* Parses an optional whole-number parameter in [lo, hi]; -1 with a message. */
 int action_param_int(const RunbookStep *st, const char *key, long lo, long hi, long *out,

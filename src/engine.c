@@ -649,43 +649,47 @@ static void *engine_sampler_main(void *arg) {
 
 /* ------------------------------------------------------------ create/start */
 
-static int engine_plan(Engine *e, char *err, size_t errlen) {
-    const CopyOptions *o = &e->opt;
+int engine_db_plan(const CopyOptions *o, const ServerInfo *src, int *src_db, int *dst_db, int max, int *n,
+                      char *err, size_t errlen) {
     int sdb = o->source.uri.db, tdb = o->target.uri.db;
-    char sl[300], tl[300];
-    uri_format_redacted(&o->source.uri, sl, sizeof(sl));
-    uri_format_redacted(&o->target.uri, tl, sizeof(tl));
+    *n = 0;
     if (o->dbmap.n > 0) {
         if (sdb >= 0 || tdb >= 0)
-            return util_err(err, errlen, "both --db-map and a /db in a URI were given: use one (drop the /db from %s)",
-                            sdb >= 0 ? sl : tl);
-        for (int i = 0; i < o->dbmap.n; i++) {
-            e->src_db[i] = o->dbmap.src[i];
-            e->dst_db[i] = o->dbmap.dst[i];
+            return util_err(err, errlen, "both a db map and a /db in the %s URI choose the dbs: keep one",
+                            sdb >= 0 ? "source" : "target");
+        for (int i = 0; i < o->dbmap.n && i < max; i++) {
+            src_db[i] = o->dbmap.src[i];
+            dst_db[i] = o->dbmap.dst[i];
         }
-        e->ndb = o->dbmap.n;
-    } else if (sdb >= 0) {
-        e->src_db[0] = sdb;
-        e->dst_db[0] = tdb >= 0 ? tdb : sdb;
-        e->ndb = 1;
-    } else {
-        int n = 0, last = -1;
-        for (int d = 0; d <= e->src_info.max_db_seen && d < SERVERINFO_MAX_DB; d++) {
-            if (!e->src_info.db_keys[d]) continue;
-            e->src_db[n] = d;
-            e->dst_db[n] = d;
-            last = d;
-            n++;
-        }
-        if (tdb >= 0) {
-            if (n > 1)
-                return util_err(err, errlen, "the target names db %d but the source has %d non-empty dbs: choose with --db-map SRC:%d or a /db on the source URI",
-                                tdb, n, tdb);
-            if (n == 1) e->dst_db[0] = tdb;
-            (void)last;
-        }
-        e->ndb = n;
+        *n = o->dbmap.n < max ? o->dbmap.n : max;
+        return 0;
     }
+    if (sdb >= 0) {
+        src_db[0] = sdb;
+        dst_db[0] = tdb >= 0 ? tdb : sdb;
+        *n = 1;
+        return 0;
+    }
+    int k = 0;
+    for (int d = 0; d <= src->max_db_seen && d < SERVERINFO_MAX_DB && k < max; d++) {
+        if (!src->db_keys[d]) continue;
+        src_db[k] = d;
+        dst_db[k] = d;
+        k++;
+    }
+    if (tdb >= 0) {
+        if (k > 1)
+            return util_err(err, errlen, "the target names db %d but the source has %d non-empty dbs: choose with a db map (%d:%d) or a /db on the source",
+                            tdb, k, src_db[0], tdb);
+        if (k == 1) dst_db[0] = tdb;
+    }
+    *n = k;
+    return 0;
+}
+
+static int engine_plan(Engine *e, char *err, size_t errlen) {
+    if (engine_db_plan(&e->opt, &e->src_info, e->src_db, e->dst_db, DBMAP_MAX, &e->ndb, err, errlen) != 0)
+        return -1;
     for (int i = 0; i < e->ndb; i++) {
         int d = e->src_db[i];
         e->db_keys[i] = d < SERVERINFO_MAX_DB ? e->src_info.db_keys[d] : 0;

@@ -13,6 +13,7 @@
 #include "dbmap.h"
 #include "eventlog.h"
 #include "filter.h"
+#include "serverinfo.h"
 #include "stats.h"
 #include "util.h"
 
@@ -141,6 +142,13 @@ void engine_log(Engine *e, EventLevel level, const char *fmt, ...)
 
 /* The latest safe resume point. */
 void engine_checkpoint(Engine *e, CopyCheckpoint *out);
+
+/* Which source db goes to which target db: --db-map; else the /db of the
+ * URIs (/1 -> /0); else every non-empty source db to the same number (a
+ * target /db then takes a single non-empty source db). -1 with a message
+ * when the map and the URIs disagree. Shared by the engine and preflight. */
+int engine_db_plan(const CopyOptions *o, const ServerInfo *src, int *src_db, int *dst_db, int max, int *n,
+                   char *err, size_t errlen);
 
 /* Copies the whole state under one lock; cheap enough for 10 calls/s. */
 void engine_snapshot(Engine *e, EngineSnapshot *out);

@@ -122,43 +122,6 @@ void preflight_report_free(PreflightReport *rep) {
 
 /* -------------------------------------------------------------- db plan */
 
-int preflight_db_plan(const CopyOptions *o, const ServerInfo *src, int *src_db, int *dst_db, int max, int *n,
-                      char *err, size_t errlen) {
-    int sdb = o->source.uri.db, tdb = o->target.uri.db;
-    *n = 0;
-    if (o->dbmap.n > 0) {
-        if (sdb >= 0 || tdb >= 0)
-            return util_err(err, errlen, "both a db map and a /db in the %s URI choose the dbs: keep one",
-                            sdb >= 0 ? "source" : "target");
-        for (int i = 0; i < o->dbmap.n && i < max; i++) {
-            src_db[i] = o->dbmap.src[i];
-            dst_db[i] = o->dbmap.dst[i];
-        }
-        *n = o->dbmap.n < max ? o->dbmap.n : max;
-        return 0;
-    }
-    if (sdb >= 0) {
-        src_db[0] = sdb;
-        dst_db[0] = tdb >= 0 ? tdb : sdb;
-        *n = 1;
-        return 0;
-    }
-    int k = 0;
-    for (int d = 0; d <= src->max_db_seen && d < SERVERINFO_MAX_DB && k < max; d++) {
-        if (!src->db_keys[d]) continue;
-        src_db[k] = d;
-        dst_db[k] = d;
-        k++;
-    }
-    if (tdb >= 0) {
-        if (k > 1)
-            return util_err(err, errlen, "the target names db %d but the source has %d non-empty dbs: choose with a db map (%d:%d) or a /db on the source",
-                            tdb, k, src_db[0], tdb);
-        if (k == 1) dst_db[0] = tdb;
-    }
-    *n = k;
-    return 0;
-}
 
 /* ------------------------------------------------------------ one side */
 
@@ -553,7 +516,7 @@ int preflight_run(const PreflightOptions *o, const PreflightPlan *plan_in, Prefl
     int src_db[DBMAP_MAX], dst_db[DBMAP_MAX], ndb = 0, plan_ok = 0;
     if (src->c) {
         char e2[FERRY_ERR_LEN];
-        if (preflight_db_plan(co, &src->si, src_db, dst_db, DBMAP_MAX, &ndb, e2, sizeof(e2)) != 0) {
+        if (engine_db_plan(co, &src->si, src_db, dst_db, DBMAP_MAX, &ndb, e2, sizeof(e2)) != 0) {
             PreflightLine *l = pf_add(rep, PF_FAIL, "db plan", "%s", e2);
             pf_fix(l, "say which dbs to copy with db-map = SRC:DST (or --db-map)");
         } else {

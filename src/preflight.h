@@ -83,11 +83,4 @@ int preflight_run(const PreflightOptions *o, const PreflightPlan *plan, Prefligh
 void preflight_report_free(PreflightReport *rep);
 const char *preflight_level_name(PreflightLevel l);
 
-/* The run's (source db → target db) pairs, as the engine plans them: the db
- * map, else the source URI's db (→ the target URI's db, or the same), else
- * every non-empty source db to the same number (or to the target URI's db
- * when there is exactly one). src is the source's INFO. -1 with a message. */
-int preflight_db_plan(const CopyOptions *o, const ServerInfo *src, int *src_db, int *dst_db,
-                      int max, int *n, char *err, size_t errlen);
-
 #endif
