@@ -8,7 +8,8 @@
 
 #include "util.h"
 
-enum { TODO_NONE = 0, TODO_RESTORE, TODO_UNCERTAIN, TODO_SUSPECT };
+/* Where each key of a batch stands in the target pipeline (w->todo[i]). */
+enum { KEY_SETTLED = 0, KEY_TO_RESTORE, KEY_UNCERTAIN, KEY_SUSPECT };
 
 
 #define RECONNECT_ATTEMPTS 12 /* ~45 s of capped backoff */
@@ -371,7 +372,7 @@ static int copy_one_typed(CopyWorker *w, const Batch *b, int i, long long abs, i
     }
 }
 
-/* Phase 2: RESTORE everything marked TODO_RESTORE/UNCERTAIN. */
+/* Phase 2: RESTORE every key marked KEY_TO_RESTORE or KEY_UNCERTAIN. */
 static int copy_write_target(CopyWorker *w, const Batch *b, int *handled, char *err,
                              size_t errlen) {
     char ttlbuf[32];
@@ -385,11 +386,11 @@ static int copy_write_target(CopyWorker *w, const Batch *b, int *handled, char *
         int64_t now = util_now_ms();
         int nsent = 0;
         for (int i = 0; i < b->n && !(careful && nsent == 1); i++) {
-            if (w->todo[i] == TODO_NONE || w->todo[i] == TODO_SUSPECT) continue;
+            if (w->todo[i] == KEY_SETTLED || w->todo[i] == KEY_SUSPECT) continue;
             if (w->abs_ms[i] > 0 && w->abs_ms[i] <= now) {
                 /* Expired before it could be restored: RESTORE would say OK
                  * and create nothing. Count it honestly instead. */
-                w->todo[i] = TODO_NONE;
+                w->todo[i] = KEY_SETTLED;
                 atomic_fetch_add(&w->stats->expired, 1);
                 (*handled)++;
                 continue;
@@ -405,7 +406,7 @@ static int copy_write_target(CopyWorker *w, const Batch *b, int *handled, char *
             int i = w->order[k];
             redisReply *r;
             if (conn_get_reply(w->dst, &r) != 0) break;
-            w->todo[i] = TODO_NONE;
+            w->todo[i] = KEY_SETTLED;
             if (r->type != REDIS_REPLY_ERROR) {
                 (*handled)++;
                 atomic_fetch_add(&w->stats->copied, 1);
@@ -447,14 +448,14 @@ static int copy_write_target(CopyWorker *w, const Batch *b, int *handled, char *
         /* The connection broke at reply k: everything from k on may or may
          * not have been applied. Reconnect and resend those; a BUSYKEY for
          * one of them is then settled by the identical check. */
-        for (int j = k; j < nsent; j++) w->todo[w->order[j]] = TODO_UNCERTAIN;
+        for (int j = k; j < nsent; j++) w->todo[w->order[j]] = KEY_UNCERTAIN;
         if (careful && w->fallback) {
             /* Alone on the wire and still dropped: this key's RESTORE is
              * probably what the target refuses. Unless the target holds it
              * already (the drop came after it was applied), it goes the
              * type-based way; decided with the BUSYKEY keys below. */
             int i = w->order[k];
-            w->todo[i] = TODO_SUSPECT;
+            w->todo[i] = KEY_SUSPECT;
             w->busy[nbusy++] = i;
             nsuspect++;
         }
@@ -473,7 +474,7 @@ static int copy_write_target(CopyWorker *w, const Batch *b, int *handled, char *
         }
         for (int j = 0; j < nbusy; j++) {
             int i = w->busy[j];
-            if (!same[j] && w->todo[i] == TODO_SUSPECT) {
+            if (!same[j] && w->todo[i] == KEY_SUSPECT) {
                 w->slow[nslow++] = i; /* counted by copy_one_typed */
                 continue;
             }
@@ -552,7 +553,7 @@ int copy_batch(CopyWorker *w, const Batch *b, int *handled, char *err, size_t er
     int rc = 0;
     int64_t now = util_now_ms();
     for (int i = 0; i < b->n; i++) {
-        w->todo[i] = TODO_NONE;
+        w->todo[i] = KEY_SETTLED;
         redisReply *d = w->dump_r[i], *t = w->ttl_r[i];
         if (w->check_type) {
             redisReply *ty = w->type_r[i];
@@ -607,7 +608,7 @@ int copy_batch(CopyWorker *w, const Batch *b, int *handled, char *err, size_t er
         else
             w->abs_ms[i] = now + ttl; /* PTTL: as exact as the clocks allow */
         if (w->abs_ms[i] == 0 && ttl != -1) w->abs_ms[i] = 1; /* already past */
-        w->todo[i] = TODO_RESTORE;
+        w->todo[i] = KEY_TO_RESTORE;
     }
 
     if (rc == 0) {
