@@ -1,13 +1,16 @@
 /* action tail — after the copy, keeps every copied stream (stream keys of
  * the run's db map and filters) in step with the source: new entries with
  * the same IDs, and the consumer groups' positions and pending lists (see
- * tail.h). It runs until the source has been quiet — nothing to copy, every
- * group equal — for `quiet` (default 10s): the operator stops the producers
- * and consumers on the source while the tail runs (cutover), the tail
- * catches up, sees nothing more arrive, and ends; the next step's gate then
- * starts them against the target.
+ * tail.h). By default it runs until the operator confirms cutover: they
+ * switch producers and consumers to the target, press Enter, and the tail
+ * catches up (until a second passes with nothing new) and ends. With
+ * `until = quiet` (or headless with --confirm given in advance) it ends once
+ * the source has been unchanged — nothing to copy, every group equal — for
+ * `quiet` (default 10s).
  *
- *   until = quiet       the only mode today (see README, Runbooks: tail)
+ *   until = confirm     (default) the operator ends it at cutover (Enter in the
+ *                       console; headless: --confirm STEP, then it ends on quiet)
+ *   until = quiet       it ends once the source stays unchanged for `quiet`
  *   quiet = 10s         how long the source must stay unchanged
  *   batch = 500         entries per XRANGE / pending entries per XPENDING page
  *   budget = 2000       source commands per second (0 = no limit)
@@ -42,9 +45,9 @@ static int dur_param(const RunbookStep *st, const char *key, int64_t dflt, int64
 
 static int tail_check(const RunbookStep *st, int *line, char *err, size_t errlen) {
     const RunbookParam *u = runbook_param_entry(st, "until");
-    if (u && strcmp(u->value, "quiet") != 0) {
+    if (u && strcmp(u->value, "quiet") != 0 && strcmp(u->value, "confirm") != 0) {
         *line = u->line;
-        return util_err(err, errlen, "until takes quiet (the tail ends once the source stays unchanged for `quiet`); got \"%s\"",
+        return util_err(err, errlen, "until takes confirm (the operator ends the tail at cutover; the default) or quiet (it ends once the source stays unchanged for `quiet`); got \"%s\"",
                         u->value);
     }
     int64_t ms;
@@ -141,7 +144,20 @@ static int tail_run(ActionCtx *c, char *err, size_t errlen) {
     int64_t next_discover = 0, next_log = util_mono_ms() + interval, quiet_since = 0;
     char qd[16];
     util_fmt_duration(qd, sizeof(qd), quiet);
-    action_log(c, EV_INFO, "tailing until the source stays unchanged for %s: stop the producers and consumers on the source to cut over", qd);
+    /* until = confirm (default): the operator ends the tail at cutover;
+     * then it catches up until one second passes with nothing new. A host
+     * with no operator (or --confirm given in advance) ends on `quiet`. */
+    const char *until = runbook_param(c->step, "until");
+    int by_operator = (!until || !strcmp(until, "confirm")) && c->host.await_end && c->host.end_requested;
+    if (by_operator) {
+        if (c->host.await_end(c->host.ud,
+                              "cut over (switch producers and consumers to the target), then press Enter: the tail catches up and ends",
+                              err, errlen) != 0)
+            goto out;
+        action_log(c, EV_INFO, "tailing until you confirm cutover (Enter); then the tail catches up and ends");
+    } else {
+        action_log(c, EV_INFO, "tailing until the source stays unchanged for %s: stop the producers and consumers on the source to cut over", qd);
+    }
     for (;;) {
         int64_t now = util_mono_ms();
         if (now >= next_discover) {
@@ -164,11 +180,18 @@ static int tail_run(ActionCtx *c, char *err, size_t errlen) {
             tail_report(c, t, 0);
             next_log = now + interval;
         }
-        if (quiet_since && now - quiet_since >= quiet) break;
+        int asked = by_operator ? c->host.end_requested(c->host.ud) : 2;
+        /* Confirmed live: settle for 1 s of nothing new. In advance (or no
+         * operator): the source must stay unchanged for `quiet`. */
+        int64_t settle = asked == 1 ? (quiet < 1000 ? quiet : 1000) : quiet;
+        if (asked && quiet_since && now - quiet_since >= settle) break;
         if (ch == 0) util_sleep_ms(100);
     }
     tail_report(c, t, 1);
-    action_log(c, EV_INFO, "the source stayed unchanged for %s: every tailed stream and group is equal on the target", qd);
+    if (by_operator)
+        action_log(c, EV_INFO, "cutover confirmed and caught up: every tailed stream and group is equal on the target");
+    else
+        action_log(c, EV_INFO, "the source stayed unchanged for %s: every tailed stream and group is equal on the target", qd);
     rc = 0;
     goto out;
 stopped:

@@ -41,6 +41,14 @@ typedef struct ActionHost {
     /* Writes on the source are paused until this wall-clock time (0 = no
      * longer): on abort or failure the runner lifts the pause. */
     void (*paused_until)(void *ud, int64_t wall_ms);
+    /* This running step ends when the operator says so (a cutover): the
+     * console shows prompt and Enter confirms. -1 with a message when no
+     * one can ever say so (headless, and the step was not named with
+     * --confirm / --confirm-all). */
+    int (*await_end)(void *ud, const char *prompt, char *err, size_t errlen);
+    /* 0 not yet; 1 the operator confirmed now; 2 it was confirmed in
+     * advance (headless: end when the action's own condition holds). */
+    int (*end_requested)(void *ud);
     /* The replication monitor this step watches through (NULL when it
      * stops watching): the runner builds a ReplView from it for the console
      * and the headless line. As with set_engine, the action stops the

@@ -51,6 +51,9 @@ typedef struct StepRun {
     char skip_reason[200];
     char phrase[RUNBOOK_PHRASE_LEN];
     int destructive;
+    int awaiting_end;     /* running, ends on the operator's word */
+    int end_requested;    /* 1 confirmed now, 2 in advance */
+    char end_prompt[400];
 } StepRun;
 
 typedef struct Figure {
@@ -327,6 +330,36 @@ static void host_paused_until(void *ud, int64_t wall_ms) {
     pthread_mutex_unlock(&h->r->lock);
 }
 
+static const char *runner_preconfirmed(Runner *r, int i);
+
+static int host_await_end(void *ud, const char *prompt, char *err, size_t errlen) {
+    HostCtx *h = ud;
+    Runner *r = h->r;
+    const char *adv = runner_preconfirmed(r, h->idx);
+    pthread_mutex_lock(&r->lock);
+    StepRun *sr = &r->st[h->idx];
+    if (r->headless && !adv) {
+        pthread_mutex_unlock(&r->lock);
+        return util_err(err, errlen, "step %s ends on the operator's word, and no one can give it here: run it in the console, or name it with --confirm %s (it then ends once its own condition holds)",
+                        r->rb->steps[h->idx].id, r->rb->steps[h->idx].id);
+    }
+    sr->awaiting_end = 1;
+    if (adv && !sr->end_requested) sr->end_requested = 2;
+    util_strlcpy(sr->end_prompt, prompt, sizeof(sr->end_prompt));
+    if (!adv) util_strlcpy(r->prompt, prompt, sizeof(r->prompt));
+    pthread_mutex_unlock(&r->lock);
+    return 0;
+}
+
+static int host_end_requested(void *ud) {
+    HostCtx *h = ud;
+    Runner *r = h->r;
+    pthread_mutex_lock(&r->lock);
+    int v = r->st[h->idx].end_requested;
+    pthread_mutex_unlock(&r->lock);
+    return v;
+}
+
 /* ------------------------------------------------------------ the thread */
 
 /* "--confirm" / "--confirm-all" when the gate of step i was passed in
@@ -545,11 +578,17 @@ static void runner_run_step(Runner *r, int i, int *stop) {
     ctx.host.checkpoint = host_checkpoint;
     ctx.host.paused_until = host_paused_until;
     ctx.host.set_repl = host_set_repl;
+    ctx.host.await_end = host_await_end;
+    ctx.host.end_requested = host_end_requested;
 
     char err[FERRY_ERR_LEN] = "";
     int rc = st->action->run(&ctx, err, sizeof(err));
 
     pthread_mutex_lock(&r->lock);
+    if (sr->awaiting_end) {
+        sr->awaiting_end = 0;
+        if (sr->end_requested != 2) r->prompt[0] = '\0';
+    }
     sr->duration_ms = util_mono_ms() - sr->started_mono;
     int aborted = r->abort;
     int timed_out = r->timed_out;
@@ -933,6 +972,24 @@ int runner_confirm(Runner *r, const char *step_id, const char *phrase, char *err
     int i = runbook_step_index(r->rb, step_id);
     if (i < 0) return util_err(err, errlen, "there is no step %s", step_id);
     pthread_mutex_lock(&r->lock);
+    if (r->current == i && r->st[i].state == STEP_RUNNING && r->st[i].awaiting_end) {
+        int first = !r->st[i].end_requested;
+        r->st[i].end_requested = first ? 1 : r->st[i].end_requested;
+        r->prompt[0] = '\0';
+        pthread_cond_broadcast(&r->cond);
+        pthread_mutex_unlock(&r->lock);
+        if (first) {
+            JRec rec;
+            jrec_begin(&rec, "gate", r->run_id);
+            jrec_str(&rec, "step", step_id);
+            jrec_str(&rec, "gate", "end");
+            jrec_str(&rec, "by", r->user);
+            jrec_str(&rec, "via", "console");
+            runner_journal(r, &rec);
+            runner_log(r, EV_OPERATOR, i, "end of step %s confirmed by %s", step_id, r->user);
+        }
+        return 0;
+    }
     if (r->current != i || r->st[i].state != STEP_WAITING) {
         StepState s = r->st[i].state;
         pthread_mutex_unlock(&r->lock);
@@ -1049,6 +1106,8 @@ void runner_snapshot(Runner *r, RunnerSnapshot *out) {
         else
             v->message[0] = '\0';
         v->from_journal = sr->from_journal;
+        v->awaiting_end = sr->state == STEP_RUNNING && sr->awaiting_end && !sr->end_requested;
+        if (v->awaiting_end) util_strlcpy(v->message, sr->end_prompt, sizeof(v->message));
     }
     out->current = r->current;
     util_strlcpy(out->prompt, r->prompt, sizeof(out->prompt));

@@ -86,6 +86,7 @@ typedef struct RunnerStepView {
     char gate_by[64];                /* who passed the gate ("" = not passed) */
     char message[FERRY_ERR_LEN];     /* outcome, or the current state in words */
     int from_journal;                /* finished in an earlier attempt */
+    int awaiting_end;                /* running; ends when the operator confirms (Enter) */
 } RunnerStepView;
 
 typedef struct RunnerSnapshot {
@@ -123,9 +124,11 @@ int runner_wait(Runner *r, int timeout_ms);
 /* Aborts if still running, joins, frees. */
 void runner_free(Runner *r);
 
-/* Passes the gate of the step that waits. A `type` gate needs exactly its
- * phrase; a `confirm` gate ignores phrase. -1 with a message when step_id
- * is not waiting or the phrase is wrong (journaled as gate-refused). */
+/* Passes the gate of the step that waits, or ends a running step that waits
+ * for the operator's word (awaiting_end; journaled as gate "end"). A `type`
+ * gate needs exactly its phrase; a `confirm` gate ignores phrase. -1 with a
+ * message when step_id is not waiting or the phrase is wrong (journaled as
+ * gate-refused). */
 int runner_confirm(Runner *r, const char *step_id, const char *phrase, char *err, size_t errlen);
 /* Skips a pending or waiting step; reason is required and journaled. */
 int runner_skip(Runner *r, const char *step_id, const char *reason, char *err, size_t errlen);

@@ -249,10 +249,13 @@ void panel_hints(const UiCanvas *c, const ConsoleView *v, const EngineSnapshot *
     if (v->run) {
         const RunnerSnapshot *r = v->run;
         int waiting = r->state == RUNNER_WAITING && r->current >= 0 && r->current < r->nsteps;
+        /* a running step that ends on the operator's word (tail) */
+        int ending = r->state == RUNNER_RUNNING && r->current >= 0 && r->current < r->nsteps &&
+                     r->steps[r->current].awaiting_end;
         int fin = view_run_final(r->state);
         live = r->engine_live;
         Hint run[] = {
-            {"Enter", waiting && r->steps[r->current].gate == GATE_TYPE ? "type phrase" : "confirm", 0},
+            {"Enter", ending ? "end step" : waiting && r->steps[r->current].gate == GATE_TYPE ? "type phrase" : "confirm", 0},
             {"s", "skip", 1},
             {"a", "abort", 1},
             {"p", s->state == ENGINE_PAUSED ? "resume" : "pause", 3},
@@ -268,7 +271,7 @@ void panel_hints(const UiCanvas *c, const ConsoleView *v, const EngineSnapshot *
         int n = (int)(sizeof run / sizeof run[0]);
         int keep[12];
         for (int i = 0; i < n; i++)
-            keep[i] = i < 1 ? waiting : i < 3 ? !fin : i < 6 ? live : 1;
+            keep[i] = i < 1 ? waiting || ending : i < 3 ? !fin : i < 6 ? live : 1;
         keep[8] = v->groups[0] || v->groups[1];
         for (;;) {
             int w = 0;

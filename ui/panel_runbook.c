@@ -103,6 +103,21 @@ static int footer(const UiCanvas *b, int row, int rows, const ConsoleView *v,
         }
         return used;
     }
+    if (r->state == RUNNER_RUNNING && r->current >= 0 && r->current < r->nsteps &&
+        r->steps[r->current].awaiting_end) {
+        const RunnerStepView *st = &r->steps[r->current];
+        snprintf(t, sizeof t, "running until you say so: %s", st->message[0] ? st->message : st->title);
+        int keys = rows >= 3;
+        int used = ui_put_wrapped(b, row, 0, b->w, keys ? rows - 1 : rows, ROLE_PENDING, t);
+        if (keys) {
+            int x = ui_put(b, row + used, 0, ROLE_KEY_HINT, "Enter");
+            x += ui_put(b, row + used, x, ROLE_HINT, " end this step  ");
+            x += ui_put(b, row + used, x, ROLE_KEY_HINT, "a");
+            ui_put(b, row + used, x, ROLE_HINT, " abort");
+            used++;
+        }
+        return used;
+    }
     if (view_run_final(r->state)) {
         UiRole role = r->state == RUNNER_DONE ? ROLE_OK : ROLE_VALUE_ERROR;
         if (r->state == RUNNER_DONE)

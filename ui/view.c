@@ -297,15 +297,18 @@ static int refuse(ConsoleView *v, const EngineSnapshot *s, int64_t now) {
 #define QUIT_AFTER_ABORT "the run is aborted; ferry exits once the current step has stopped"
 
 static const RunnerStepView *run_waiting_step(const RunnerSnapshot *r) {
-    if (r->state != RUNNER_WAITING || r->current < 0 || r->current >= r->nsteps) return NULL;
+    if (r->current < 0 || r->current >= r->nsteps) return NULL;
     const RunnerStepView *st = &r->steps[r->current];
-    return st->state == STEP_WAITING ? st : NULL;
+    if (r->state == RUNNER_WAITING && st->state == STEP_WAITING) return st;
+    /* A running step that ends on the operator's word (tail: cutover). */
+    if (r->state == RUNNER_RUNNING && st->state == STEP_RUNNING && st->awaiting_end) return st;
+    return NULL;
 }
 
 /* The step `s` would skip: the one waiting, else the next pending one. */
 static const RunnerStepView *run_skip_target(const RunnerSnapshot *r) {
     const RunnerStepView *w = run_waiting_step(r);
-    if (w) return w;
+    if (w && w->state == STEP_WAITING) return w;
     if (view_run_final(r->state)) return NULL;
     for (int i = r->current >= 0 ? r->current : 0; i < r->nsteps; i++)
         if (r->steps[i].state == STEP_PENDING) return &r->steps[i];
@@ -451,7 +454,7 @@ static int run_key(ConsoleView *v, const EngineSnapshot *s, int key, int64_t now
             view_flash(v, now, fin ? "the run has ended" : "no gate waits for you now");
             return VIEW_HANDLED | VIEW_REDRAW;
         }
-        if (st->gate == GATE_TYPE) {
+        if (st->gate == GATE_TYPE && st->state == STEP_WAITING) {
             open_input(v, INPUT_PHRASE, st->id);
             return VIEW_HANDLED | VIEW_REDRAW;
         }

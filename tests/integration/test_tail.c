@@ -69,7 +69,22 @@ typedef struct FakeHost {
     char names[64][48];
     long long values[64];
     int nfig;
+    atomic_int awaited; /* the action asked for the operator's word */
+    atomic_int end;     /* the operator's word: 1 = now */
 } FakeHost;
+
+/* Set before step_start: the fake host has an operator who can end a step. */
+static int fake_operator;
+
+static int fh_await_end(void *ud, const char *prompt, char *err, size_t errlen) {
+    (void)prompt;
+    (void)err;
+    (void)errlen;
+    atomic_store(&((FakeHost *)ud)->awaited, 1);
+    return 0;
+}
+
+static int fh_end_requested(void *ud) { return atomic_load(&((FakeHost *)ud)->end); }
 
 static int fh_stopping(void *ud) { return atomic_load(&((FakeHost *)ud)->stop); }
 
@@ -138,6 +153,10 @@ static void step_start(StepRun *s, const char *step_text) {
     s->ctx.host.stopping = fh_stopping;
     s->ctx.host.log = fh_log;
     s->ctx.host.figure = fh_figure;
+    if (fake_operator) {
+        s->ctx.host.await_end = fh_await_end;
+        s->ctx.host.end_requested = fh_end_requested;
+    }
     assert_int_equal(pthread_create(&s->th, NULL, step_thread, s), 0);
 }
 
@@ -571,11 +590,76 @@ static void test_drain_finishes_early(void **state) {
     conn_close(a);
 }
 
+/* until = confirm (the default): a quiet source does not end the tail; the
+ * operator's word does, after one last catch-up. */
+static void test_tail_ends_on_operator_confirm(void **state) {
+    (void)state;
+    Conn *a = tu_connect(&src, 0), *b = tu_connect(&dst, 0);
+    for (int i = 1; i <= 5; i++) tu_ok(a, "XADD op:ev %d-0 n %d", i, i);
+    fake_operator = 1;
+    StepRun tail;
+    step_start(&tail, "[step tail]\naction = tail\nquiet = 300ms\nrediscover = 200ms\n");
+    fake_operator = 0;
+    int64_t end = util_mono_ms() + 10000;
+    while (!atomic_load(&tail.host.awaited) && util_mono_ms() < end) util_sleep_ms(20);
+    assert_true(atomic_load(&tail.host.awaited));
+    util_sleep_ms(1500); /* five times `quiet` with nothing new: still running */
+    assert_false(atomic_load(&tail.done));
+    for (int i = 6; i <= 9; i++) tu_ok(a, "XADD op:ev %d-0 n %d", i, i);
+    atomic_store(&tail.host.end, 1);
+    step_join(&tail, 10000);
+    if (tail.rc != 0) fail_msg("tail failed: %s\nlog:\n%s", tail.err, tail.host.log);
+    assert_true(tu_contains(tail.host.log, "cutover confirmed"));
+    redisReply *x = tu_cmd(a, "XRANGE op:ev - +"), *y = tu_cmd(b, "XRANGE op:ev - +");
+    assert_int_equal(x->elements, 9);
+    assert_true(tu_reply_equal(x, y));
+    freeReplyObject(x);
+    freeReplyObject(y);
+    step_free(&tail);
+    conn_close(a);
+    conn_close(b);
+}
+
+/* Headless, a tail that ends on the operator's word needs that word in
+ * advance: without --confirm tail the step fails at once and says how;
+ * with it, the tail ends once the source is quiet. */
+static void test_headless_tail_needs_confirm(void **state) {
+    (void)state;
+    Conn *a = tu_connect(&src, 0), *b = tu_connect(&dst, 0);
+    for (int i = 1; i <= 20; i++) tu_ok(a, "XADD hl:ev %d-0 n %d", i, i);
+    char dir[] = "/tmp/ferry-tail-rb-XXXXXX", rb[600], journal[600];
+    assert_non_null(mkdtemp(dir));
+    snprintf(rb, sizeof(rb), "%s/rb", dir);
+    FILE *f = fopen(rb, "w");
+    assert_non_null(f);
+    fputs("title = t\ntype = stream\n[step copy]\naction = copy\n[step tail]\naction = tail\nquiet = 500ms\n", f);
+    fclose(f);
+    snprintf(journal, sizeof(journal), "%s/j1.jsonl", dir);
+    TuRun r;
+    tu_ferry(&r, 60, NULL, (const char *[]){"run", rb, "--source", src_uri, "--target", dst_uri, "--no-tui",
+                                            "--journal", journal, NULL});
+    assert_int_equal(r.status, 1);
+    if (!tu_contains(r.out, "--confirm tail") && !tu_contains(r.err, "--confirm tail"))
+        fail_msg("no hint to name the tail with --confirm:\n%s\n%s", r.out, r.err);
+    snprintf(journal, sizeof(journal), "%s/j2.jsonl", dir);
+    tu_ok(b, "FLUSHALL");
+    tu_ferry(&r, 60, NULL, (const char *[]){"run", rb, "--source", src_uri, "--target", dst_uri, "--no-tui",
+                                            "--journal", journal, "--confirm", "tail", NULL});
+    if (r.status != 0) fail_msg("exit %d\n%s\n%s", r.status, r.out, r.err);
+    redisReply *x = tu_cmd(a, "XRANGE hl:ev - +"), *y = tu_cmd(b, "XRANGE hl:ev - +");
+    assert_true(tu_reply_equal(x, y));
+    freeReplyObject(x);
+    freeReplyObject(y);
+    tu_rm_tree(dir);
+    conn_close(a);
+    conn_close(b);
+}
+
 static void test_checks(void **state) {
     (void)state;
     char err[FERRY_ERR_LEN];
     const char *bad[] = {
-        "title = t\n[step t]\naction = tail\nuntil = confirm\n",
+        "title = t\n[step t]\naction = tail\nuntil = forever\n",
         "title = t\n[step t]\naction = tail\nquiet = 10\n",
         "title = t\n[step t]\naction = tail\nbudget = -1\n",
         "title = t\n[step d]\naction = drain\ngrace = 10m\ntimeout = 5m\n",
@@ -602,6 +686,8 @@ int main(void) {
         cmocka_unit_test_setup(test_tail_deleted_on_source, flush_both),
         cmocka_unit_test_setup(test_tail_budget, flush_both),
         cmocka_unit_test_setup(test_tail_live_until_cutover, flush_both),
+        cmocka_unit_test_setup(test_tail_ends_on_operator_confirm, flush_both),
+        cmocka_unit_test_setup(test_headless_tail_needs_confirm, flush_both),
         cmocka_unit_test_setup(test_drain_grace_leftovers, flush_both),
         cmocka_unit_test_setup(test_drain_finishes_early, flush_both),
     };

@@ -275,6 +275,36 @@ static void test_enter_confirms_a_confirm_gate(void **state) {
     assert_string_equal(v->flash, "no gate waits for you now");
 }
 
+/* A running step that ends on the operator's word (the tail at cutover):
+ * the panel says so, Enter ends it (even when the step's start gate was a
+ * typed one: ending needs no phrase), s does not skip a running step. */
+static void test_enter_ends_a_step_awaiting_the_operator(void **state) {
+    (void)state;
+    rs->state = RUNNER_RUNNING;
+    rs->steps[1].state = STEP_RUNNING;
+    rs->steps[1].awaiting_end = 1;
+    snprintf(rs->steps[1].message, sizeof rs->steps[1].message,
+             "cut over (switch producers and consumers to the target), then press Enter");
+    draw_panel(100, 12, 0);
+    assert_true(find("running until you say so: cut over"));
+    view_ingest_run(v, rs);
+    ui_grid_free(&grid);
+    assert_int_equal(ui_grid_init(&grid, 120, 1), 0);
+    UiCanvas hc = ui_canvas(&grid, &ui_glyphs_unicode);
+    panel_hints(&hc, v, &rs->engine, 1000);
+    assert_true(find("Enter end step"));
+    assert_int_equal(key(UI_KEY_ENTER), HR);
+    assert_int_equal(cmd.kind, CMD_CONFIRM);
+    assert_string_equal(cmd.step, "empty-target");
+    assert_int_equal(v->overlay, OVERLAY_NONE);
+    /* once it no longer waits, Enter has nothing to do */
+    rs->steps[1].awaiting_end = 0;
+    assert_int_equal(key(UI_KEY_ENTER), HR);
+    assert_int_equal(cmd.kind, CMD_NONE);
+    draw_panel(80, 12, 0);
+    assert_false(find("running until you say so"));
+}
+
 static void test_type_gate_wants_the_phrase(void **state) {
     (void)state;
     assert_int_equal(key(UI_KEY_ENTER), HR);
@@ -586,6 +616,7 @@ int main(void) {
         cmocka_unit_test_setup(test_panel_narrow_and_ascii, reset),
         cmocka_unit_test_setup(test_runbook_scrolls_when_focused, reset),
         cmocka_unit_test_setup(test_enter_confirms_a_confirm_gate, reset),
+        cmocka_unit_test_setup(test_enter_ends_a_step_awaiting_the_operator, reset),
         cmocka_unit_test_setup(test_type_gate_wants_the_phrase, reset),
         cmocka_unit_test_setup(test_escape_cancels_input, reset),
         cmocka_unit_test_setup(test_skip_asks_why, reset),
