@@ -28,6 +28,10 @@ if [ "$(LC_ALL=C.UTF-8 locale charmap 2>/dev/null)" != "UTF-8" ]; then
     echo "$E2E_NAME: FAIL: the C.UTF-8 locale is missing here (locale -a)" >&2
     exit 1
 fi
+# The checks themselves read the screen as UTF-8 too: grep -E '─+' means
+# "one or more box-drawing characters" only in a UTF-8 locale (CI may run
+# with no locale at all).
+export LC_ALL=C.UTF-8
 if [ ! -x "$FERRY_BIN" ]; then
     echo "$E2E_NAME: FAIL: FERRY_BIN=$FERRY_BIN is not an executable" >&2
     exit 1
