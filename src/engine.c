@@ -571,21 +571,16 @@ static void *engine_monitor_main(void *arg) {
     return NULL;
 }
 
-static void engine_sample_one(Engine *e, int side, Conn **cp) {
-    ServerSnapshot s;
+int engine_sample_server(Conn **cp, const ConnConfig *cfg, const char *name, ServerSnapshot *s,
+                         ServerInfo *si) {
     char err[FERRY_ERR_LEN] = "";
-    pthread_mutex_lock(&e->ctl.lock);
-    s = e->srv[side];
-    pthread_mutex_unlock(&e->ctl.lock);
-    const ConnConfig *cfg = side == 0 ? &e->opt.source : &e->opt.target;
     if (!*cp) {
         ConnConfig cc = *cfg;
-        util_strlcpy(cc.client_name, side == 0 ? "ferry-mon-src" : "ferry-mon-dst", sizeof(cc.client_name));
+        util_strlcpy(cc.client_name, name, sizeof(cc.client_name));
         cc.uri.db = -1;
         cc.io_timeout_ms = 5000;
         *cp = conn_open(&cc, err, sizeof(err));
     }
-    ServerInfo si;
     int ok = 0;
     if (*cp) {
         int64_t t0 = util_mono_us();
@@ -593,9 +588,9 @@ static void engine_sample_one(Engine *e, int side, Conn **cp) {
         int64_t t1 = util_mono_us();
         if (r) {
             freeReplyObject(r);
-            if (serverinfo_fetch(*cp, &si, err, sizeof(err)) == 0) {
+            if (serverinfo_fetch(*cp, si, err, sizeof(err)) == 0) {
                 ok = 1;
-                s.latency_ms = (double)(t1 - t0) / 1000.0;
+                s->latency_ms = (double)(t1 - t0) / 1000.0;
             }
         } else {
             util_strlcpy(err, conn_errstr(*cp), sizeof(err));
@@ -605,23 +600,36 @@ static void engine_sample_one(Engine *e, int side, Conn **cp) {
             *cp = NULL;
         }
     }
+    if (!ok) {
+        util_strlcpy(s->error, err[0] ? err : "no answer", sizeof(s->error));
+        return 0;
+    }
+    util_strlcpy(s->version, si->version, sizeof(s->version));
+    util_strlcpy(s->role, si->role, sizeof(s->role));
+    s->rdb_version = si->rdb_version;
+    s->used_memory = si->used_memory;
+    s->maxmemory = si->maxmemory;
+    s->ops_per_sec = si->ops_per_sec;
+    s->clients = si->clients;
+    s->error[0] = '\0';
+    return 1;
+}
+
+static void engine_sample_one(Engine *e, int side, Conn **cp) {
+    ServerSnapshot s;
+    ServerInfo si;
+    pthread_mutex_lock(&e->ctl.lock);
+    s = e->srv[side];
+    pthread_mutex_unlock(&e->ctl.lock);
+    int ok = engine_sample_server(cp, side == 0 ? &e->opt.source : &e->opt.target,
+                                  side == 0 ? "ferry-mon-src" : "ferry-mon-dst", &s, &si);
     if (ok) {
-        util_strlcpy(s.version, si.version, sizeof(s.version));
-        util_strlcpy(s.role, si.role, sizeof(s.role));
-        s.rdb_version = si.rdb_version;
-        s.used_memory = si.used_memory;
-        s.maxmemory = si.maxmemory;
-        s.ops_per_sec = si.ops_per_sec;
-        s.clients = si.clients;
         uint64_t keys = 0;
         for (int d = 0; d < e->ndb; d++) {
             int db = side == 0 ? e->src_db[d] : e->dst_db[d];
             if (db >= 0 && db < SERVERINFO_MAX_DB) keys += si.db_keys[db];
         }
         s.keys = keys;
-        s.error[0] = '\0';
-    } else {
-        util_strlcpy(s.error, err[0] ? err : "no answer", sizeof(s.error));
     }
     pthread_mutex_lock(&e->ctl.lock);
     if (ok) e->srv_ok_ms[side] = util_mono_ms();

@@ -140,6 +140,14 @@ void engine_request_stop(Engine *e);
 void engine_log(Engine *e, EventLevel level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* One sample of a server for the Servers panel: (re)opens *cp when needed
+ * (name: its CLIENT SETNAME), times a PING, reads INFO. On success fills
+ * the figures of *s (version, role, memory, ops/s, clients, latency) and
+ * *si, and returns 1; otherwise writes s->error, closes a broken *cp and
+ * returns 0. The caller keeps the label, key count and timestamps. */
+int engine_sample_server(Conn **cp, const ConnConfig *cfg, const char *name, ServerSnapshot *s,
+                         ServerInfo *si);
+
 /* The latest safe resume point. */
 void engine_checkpoint(Engine *e, CopyCheckpoint *out);
 

@@ -910,51 +910,15 @@ out:
 
 static void rs_sample_target(RdbSource *s, Conn **cp) {
     ServerSnapshot t;
-    char err[FERRY_ERR_LEN] = "";
+    ServerInfo si;
     pthread_mutex_lock(&s->run.lock);
     t = s->srv[1];
     pthread_mutex_unlock(&s->run.lock);
-    if (!*cp) {
-        ConnConfig cc = s->opt.target;
-        util_strlcpy(cc.client_name, "ferry-mon-dst", sizeof(cc.client_name));
-        cc.uri.db = -1;
-        cc.io_timeout_ms = 5000;
-        *cp = conn_open(&cc, err, sizeof(err));
-    }
-    ServerInfo si;
-    int ok = 0;
-    if (*cp) {
-        int64_t t0 = util_mono_us();
-        redisReply *r = conn_command(*cp, "PING");
-        int64_t t1 = util_mono_us();
-        if (r) {
-            freeReplyObject(r);
-            if (serverinfo_fetch(*cp, &si, err, sizeof(err)) == 0) {
-                ok = 1;
-                t.latency_ms = (double)(t1 - t0) / 1000.0;
-            }
-        } else {
-            util_strlcpy(err, conn_errstr(*cp), sizeof(err));
-        }
-        if (!ok && conn_broken(*cp)) {
-            conn_close(*cp);
-            *cp = NULL;
-        }
-    }
+    int ok = engine_sample_server(cp, &s->opt.target, "ferry-mon-dst", &t, &si);
     if (ok) {
-        util_strlcpy(t.version, si.version, sizeof(t.version));
-        util_strlcpy(t.role, si.role, sizeof(t.role));
-        t.rdb_version = si.rdb_version;
-        t.used_memory = si.used_memory;
-        t.maxmemory = si.maxmemory;
-        t.ops_per_sec = si.ops_per_sec;
-        t.clients = si.clients;
         uint64_t keys = 0;
         for (int d = 0; d <= si.max_db_seen && d < SERVERINFO_MAX_DB; d++) keys += si.db_keys[d];
         t.keys = keys;
-        t.error[0] = '\0';
-    } else {
-        util_strlcpy(t.error, err[0] ? err : "no answer", sizeof(t.error));
     }
     pthread_mutex_lock(&s->run.lock);
     if (ok) s->srv_ok_ms = util_mono_ms();
