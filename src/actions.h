@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "engine.h"
+#include "follow.h"
 #include "preflight.h"
 #include "repl.h"
 #include "runbook.h"
@@ -54,6 +55,10 @@ typedef struct ActionHost {
      * and the headless line. As with set_engine, the action stops the
      * monitor only after passing NULL here. May be NULL (a test host). */
     void (*set_repl)(void *ud, ReplMonitor *m);
+    /* The background follower (action follow) now running, NULL when it
+     * stops: the console shows its panel from follow_status(). The action
+     * stops the follower only after passing NULL here. May be NULL. */
+    void (*set_follower)(void *ud, Follower *f);
 } ActionHost;
 
 struct ActionCtx {

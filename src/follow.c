@@ -994,7 +994,7 @@ Follower *follow_start(const FollowOptions *o, char *err, size_t errlen) {
     f->src_db = f->dst_db = -1;
     f->processed = f->applied = -1;
     f->last_acked = -1;
-    f->st.offset = f->st.received = f->st.acked = -1;
+    f->st.offset = f->st.received = f->st.acked = f->st.source_offset = -1;
     uri_format_redacted(&o->copy->source.uri, f->slabel, sizeof(f->slabel) - 8);
     uri_format_redacted(&o->copy->target.uri, f->tlabel, sizeof(f->tlabel) - 8);
     memmove(f->slabel + 7, f->slabel, strlen(f->slabel) + 1);

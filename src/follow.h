@@ -63,6 +63,12 @@ typedef struct FollowOptions {
                                 borrowed: must outlive the follower */
     int listening_port;      /* announced with REPLCONF listening-port; 0 = the target's port */
     int ack_interval_ms;     /* 0 = 1000 */
+    /* Where the follower keeps its position (replication id + applied
+     * offset), rewritten atomically as it acknowledges and at stop; NULL =
+     * nowhere. With resume = 1 it starts from the position saved there
+     * (PSYNC <replid> <offset+1>) instead of a snapshot. */
+    const char *state_path;
+    int resume;
 } FollowOptions;
 
 typedef struct FollowStatus {
@@ -82,6 +88,10 @@ typedef struct FollowStatus {
     uint64_t errors;               /* error replies from the target */
     int full_syncs, partial_syncs; /* PSYNC answers */
     int64_t last_io_ms;            /* monotonic time of the last byte from the source */
+    long long source_offset;       /* the source's master_repl_offset, sampled once a second; -1 unknown */
+    int64_t source_offset_ms;      /* monotonic time of that sample */
+    uint64_t snapshot_typed;       /* snapshot keys rebuilt with type commands (target too old, --type-based) */
+    int resumed;                   /* started from a saved position (FollowOptions.resume) */
     char error[FERRY_ERR_LEN];     /* FOLLOW_FAILED: why, and what to do */
 } FollowStatus;
 
