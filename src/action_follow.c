@@ -10,11 +10,18 @@
  * `stop = yes` (or the end of the run: ferry stops it on exit). Its
  * warnings after the first step are shown by the stop step.
  *
- * Limits: one background follower per process. A run resumed after a
- * crash has lost its follower: the stop step then says so, and wait-offset
- * (follower = yes) fails on its timeout because the source lists no
- * follower; start `ferry follow` by hand or rerun from the follow step
- * (which needs an empty target, or on-conflict = replace).
+ * The follower keeps its position (replication id, applied offset) in the
+ * step's state file next to the journal. When the run is resumed (ferry
+ * run --resume) after its ferry ended, a completed follow step starts the
+ * follower again from there (PSYNC <replid> <offset+1>: no new snapshot)
+ * before the next step runs, and a completed `stop = yes` step stops it
+ * again. That is exact when the earlier ferry stopped the follower (quit,
+ * abort, Ctrl-C): every command it sent was answered. After a kill -9 the
+ * position is not exact (commands past it may already be applied), so the
+ * resumed run stops with a message instead of guessing, unless the run's
+ * on-conflict is replace: then a new snapshot is loaded over the target.
+ *
+ * Limits: one background follower per process.
  *
  * wait-offset with `follower = yes` does not talk to this follower: it
  * reads the source's own INFO replication, where the follower appears as a
@@ -24,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "actions.h"
 #include "follow.h"
@@ -34,15 +42,19 @@ int action_follow_wait(ActionCtx *c, int64_t poll_ms, int64_t limit_ms, int port
 
 static const char *const follow_params[] = {"stop", "listening-port", NULL};
 
-/* The background follower and the options it borrows (runner thread only). */
+/* The background follower, the options it borrows, and the host that shows
+ * it (runner thread only). */
 static Follower *bg;
 static CopyOptions bg_opt;
 static uint64_t bg_seen;
 static int bg_atexit;
+static ActionHost bg_host;
 
 static void bg_free(void) {
+    if (bg && bg_host.set_follower) bg_host.set_follower(bg_host.ud, NULL);
     if (bg) follow_stop(bg);
     bg = NULL;
+    memset(&bg_host, 0, sizeof(bg_host));
     filter_free(&bg_opt.filter);
     memset(&bg_opt, 0, sizeof(bg_opt));
 }
@@ -112,8 +124,9 @@ static int follow_stop_run(ActionCtx *c, char *err, size_t errlen) {
     return 0;
 }
 
-static int follow_run(ActionCtx *c, char *err, size_t errlen) {
-    if (follow_stop_param(c->step) == 1) return follow_stop_run(c, err, errlen);
+/* Starts the background follower; resume = continue from the step's saved
+ * position instead of a snapshot. */
+static int bg_start(ActionCtx *c, int resume, char *err, size_t errlen) {
     if (bg) return util_err(err, errlen, "a follower started by an earlier step still runs: stop it first (a follow step with stop = yes)");
     if (c->copy->filter.types)
         return util_err(err, errlen, "follow cannot filter by type (a replicated command does not carry its key's type): remove type from the runbook");
@@ -138,7 +151,7 @@ static int follow_run(ActionCtx *c, char *err, size_t errlen) {
     long port = 0;
     int line;
     action_param_int(c->step, "listening-port", 1, 65535, &port, &line, err, errlen);
-    FollowOptions fo = {.copy = &bg_opt, .listening_port = (int)port};
+    FollowOptions fo = {.copy = &bg_opt, .listening_port = (int)port, .state_path = c->state_path, .resume = resume};
     bg_seen = 0;
     bg = follow_start(&fo, err, errlen);
     if (!bg) {
@@ -149,6 +162,14 @@ static int follow_run(ActionCtx *c, char *err, size_t errlen) {
         atexit(bg_at_exit);
         bg_atexit = 1;
     }
+    bg_host = c->host;
+    if (bg_host.set_follower) bg_host.set_follower(bg_host.ud, bg);
+    return 0;
+}
+
+/* Waits until the follower streams (its snapshot applied, or its saved
+ * position accepted by the source). */
+static int bg_wait_streaming(ActionCtx *c, char *err, size_t errlen) {
     int64_t t0 = util_mono_ms(), last_log = t0;
     for (;;) {
         util_sleep_ms(100);
@@ -166,15 +187,19 @@ static int follow_run(ActionCtx *c, char *err, size_t errlen) {
             action_figure(c, "snapshot_keys", (long long)st.snapshot_keys);
             action_figure(c, "snapshot_expired", (long long)st.snapshot_expired);
             action_figure(c, "offset", st.offset);
-            action_log(c, EV_OPERATOR, "snapshot applied in %s (%llu keys); the follower now applies the source's stream in the background "
-                       "until a follow step with stop = yes or the end of the run. Cut over with pause-writes, then wait-offset with follower = yes",
-                       d, (unsigned long long)st.snapshot_keys);
+            if (st.resumed && st.full_syncs == 0)
+                action_log(c, EV_OPERATOR, "the follower continues from its saved position (offset %lld, partial resync accepted in %s) "
+                           "and applies the source's stream in the background", st.offset, d);
+            else
+                action_log(c, EV_OPERATOR, "snapshot applied in %s (%llu keys); the follower now applies the source's stream in the background "
+                           "until a follow step with stop = yes or the end of the run. Cut over with pause-writes, then wait-offset with follower = yes",
+                           d, (unsigned long long)st.snapshot_keys);
             return 0;
         }
         if (action_stopping(c)) {
             bg_free();
-            return util_err(err, errlen, "stopped before the snapshot was applied (state %s); the target holds part of it: empty it before following again",
-                            follow_state_name(st.state));
+            return util_err(err, errlen, "stopped before the follower streamed (state %s)%s", follow_state_name(st.state),
+                            st.state == FOLLOW_SNAPSHOT ? "; the target holds part of the snapshot: empty it, or rerun with on-conflict = replace" : "");
         }
         if (util_mono_ms() - last_log >= 5000) {
             last_log = util_mono_ms();
@@ -182,6 +207,37 @@ static int follow_run(ActionCtx *c, char *err, size_t errlen) {
                        (unsigned long long)st.snapshot_keys);
         }
     }
+}
+
+static int have_state(const ActionCtx *c) {
+    return c->state_path && access(c->state_path, F_OK) == 0;
+}
+
+static int follow_run(ActionCtx *c, char *err, size_t errlen) {
+    if (follow_stop_param(c->step) == 1) return follow_stop_run(c, err, errlen);
+    /* An interrupted attempt of this step left a position: continue from it
+     * (follow.c refuses a position it cannot continue exactly). */
+    if (bg_start(c, c->resuming && have_state(c), err, errlen) != 0) return -1;
+    return bg_wait_streaming(c, err, errlen);
+}
+
+/* A resumed run: a completed start step brings its follower back; a
+ * completed stop step stops it again. */
+static int follow_resume_done(ActionCtx *c, char *err, size_t errlen) {
+    if (follow_stop_param(c->step) == 1) {
+        if (bg) {
+            forward_events(c);
+            bg_free();
+        }
+        return 0;
+    }
+    if (!have_state(c))
+        return util_err(err, errlen, "step %s started a follower in an earlier attempt of this run, but no saved position is left (%s): "
+                                     "rerun the follow step (it needs an empty target, or on-conflict = replace)",
+                        c->step->id, c->state_path ? c->state_path : "no state file");
+    action_log(c, EV_INFO, "bringing back the follower that step %s started in an earlier attempt", c->step->id);
+    if (bg_start(c, 1, err, errlen) != 0) return -1;
+    return bg_wait_streaming(c, err, errlen);
 }
 
 /* wait-offset with follower = yes (action_wait_offset.c calls this): waits
@@ -256,4 +312,5 @@ const ActionDef action_follow = {
     .check = follow_check,
     .needs = follow_needs,
     .run = follow_run,
+    .resume_done = follow_resume_done,
 };

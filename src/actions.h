@@ -70,6 +70,8 @@ struct ActionCtx {
                                         (killed, aborted, or failed after a checkpoint) */
     const CopyCheckpoint *checkpoint;/* its last journaled checkpoint, or NULL */
     const char *report_path;         /* where a copy lists keys not copied; may be NULL */
+    const char *state_path;          /* a file the step may keep state in across the run's attempts
+                                        (next to the journal, named after run and step); may be NULL */
     ActionHost host;
 };
 
@@ -86,6 +88,11 @@ typedef struct ActionDef {
     /* Adds the commands this step needs to a preflight plan. May be NULL. */
     void (*needs)(const RunbookStep *st, PreflightPlan *plan);
     int (*run)(ActionCtx *ctx, char *err, size_t errlen);
+    /* A resumed run calls this, in step order and before its first step,
+     * for every step an earlier attempt completed: it brings back what the
+     * step left running in the background of the ferry that ran it (a
+     * follower). -1 with a message stops the resumed run. NULL = nothing. */
+    int (*resume_done)(ActionCtx *ctx, char *err, size_t errlen);
 } ActionDef;
 
 const ActionDef *actions_find(const char *name);

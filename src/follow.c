@@ -3,6 +3,7 @@
  * what others read (FollowStatus, the event log) is published under a lock. */
 #include "follow.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -10,9 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "conn.h"
+#include "progress.h"
 #include "rdb.h"
+#include "repl.h"
 #include "util.h"
 
 #define FOLLOW_READ_CHUNK (256 * 1024)
@@ -47,6 +51,13 @@ struct Follower {
     char replid[48];
     long long processed;        /* every command up to here was sent and answered */
     long long applied;          /* processed, outside a transaction */
+    int applied_db;             /* the stream's db at the applied offset */
+    int uncertain;              /* a reply was lost: what the target applied is unknown */
+    const char *state_path;     /* FollowOptions.state_path (copied), or NULL */
+    int state_warned;
+    int dirty;                  /* commands sent outside a transaction since applied last moved */
+    long long saved;            /* applied offset last written to the state file */
+    int64_t saved_ms, sampled_ms;
     int have_data;              /* a snapshot was applied: the target holds our keys */
     int src_db;                 /* the stream's current db; -1 unknown */
     int dst_db;                 /* selected on the target connection; -1 none */
@@ -284,12 +295,15 @@ static int collect(Follower *f) {
     f->inflight_bytes = 0;
     while (conn_pending(f->dst) > 0) {
         redisReply *r;
-        if (conn_get_reply(f->dst, &r) != 0)
+        if (conn_get_reply(f->dst, &r) != 0) {
+            f->uncertain = 1;
             return fail(f, "%s; the commands in flight may or may not have been applied, so ferry stops: "
                            "rerun ferry follow with --on-conflict replace to load a fresh snapshot",
                         conn_errstr(f->dst));
+        }
         const char *fatal = check_reply(f, r);
         if (fatal) {
+            f->uncertain = 1;
             fail(f, "%s refuses writes (%.120s): the follower stops; free memory or raise maxmemory on the target "
                     "(or make it a primary again), then rerun ferry follow with --on-conflict replace",
                  f->tlabel, fatal);
@@ -304,6 +318,7 @@ static int collect(Follower *f) {
 
 static int send_cmd(Follower *f, int argc, const char **argv, const size_t *lens) {
     f->dst_io_ms = util_mono_ms();
+    if (!f->in_multi) f->dirty = 1;
     if (conn_append_argv(f->dst, argc, argv, lens) != 0) return fail(f, "%s", conn_errstr(f->dst));
     for (int i = 0; i < argc; i++) f->inflight_bytes += lens[i];
     if (conn_pending(f->dst) >= FOLLOW_BATCH || f->inflight_bytes >= FOLLOW_BATCH_BYTES) return collect(f);
@@ -322,6 +337,102 @@ static int select_dst(Follower *f, int db) {
     return 0;
 }
 
+/* ---- the saved position ------------------------------------------------------ */
+
+/* The state file: one JSON line, replaced atomically (write a temporary
+ * file, fsync, rename). clean = 1 only when the follower stopped with every
+ * command answered: then the target holds exactly the stream up to offset,
+ * and PSYNC <replid> <offset+1> continues without doubling anything. While
+ * the follower runs the file says clean = 0: after a crash, commands past
+ * the saved offset may or may not be on the target, and ferry will not
+ * guess (an INCR applied twice is a wrong value, silently). */
+static void state_write(Follower *f, int clean) {
+    if (!f->state_path) return;
+    char tmp[4096], sl[700], tl[700];
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp", f->state_path) >= (int)sizeof(tmp)) return;
+    progress_json_escape(f->slabel + 7, sl, sizeof(sl));
+    progress_json_escape(f->tlabel + 7, tl, sizeof(tl));
+    FILE *fp = fopen(tmp, "w");
+    int ok = fp != NULL;
+    if (ok) {
+        ok = fprintf(fp, "{\"ferry_follow\":1,\"replid\":\"%s\",\"offset\":%lld,\"db\":%d,\"clean\":%d,"
+                         "\"source\":\"%s\",\"target\":\"%s\",\"saved_ms\":%lld}\n",
+                     f->replid, f->applied, f->applied_db, clean, sl, tl, (long long)util_now_ms()) > 0;
+        ok = fflush(fp) == 0 && ok;
+        ok = fsync(fileno(fp)) == 0 && ok;
+        ok = fclose(fp) == 0 && ok;
+    }
+    if (ok) ok = rename(tmp, f->state_path) == 0;
+    if (!ok) {
+        if (!f->state_warned)
+            flog(f, EV_WARN, "cannot save the follower's position to %s (%s): a restart will need a new snapshot", f->state_path,
+                 strerror(errno));
+        f->state_warned = 1;
+        unlink(tmp);
+        return;
+    }
+    f->state_warned = 0;
+    f->saved = f->applied;
+    f->saved_ms = util_mono_ms();
+}
+
+static const char *json_field(const char *text, const char *name) {
+    char key[32];
+    snprintf(key, sizeof(key), "\"%s\":", name);
+    const char *p = strstr(text, key);
+    return p ? p + strlen(key) : NULL;
+}
+
+/* Reads the saved position (follow_start, before the thread). 0 = go on
+ * from it; 1 = start with a full resync (replace allows it); -1 message. */
+static int state_load(Follower *f, char *err, size_t errlen) {
+    FILE *fp = fopen(f->state_path, "r");
+    if (!fp)
+        return util_err(err, errlen, "cannot read the follower's saved position %s: %s", f->state_path, strerror(errno));
+    char text[4096];
+    size_t n = fread(text, 1, sizeof(text) - 1, fp);
+    fclose(fp);
+    text[n] = '\0';
+    const char *id = json_field(text, "replid"), *off = json_field(text, "offset"), *db = json_field(text, "db"),
+               *clean = json_field(text, "clean"), *src = json_field(text, "source"), *dst = json_field(text, "target");
+    if (!json_field(text, "ferry_follow") || !id || !off || !db || !clean || !src || !dst || *id != '"')
+        return util_err(err, errlen, "%s is not a follower position ferry wrote: give another --state file", f->state_path);
+    char sl[700], tl[700], want[720];
+    progress_json_escape(f->slabel + 7, sl, sizeof(sl));
+    progress_json_escape(f->tlabel + 7, tl, sizeof(tl));
+    snprintf(want, sizeof(want), "\"%s\"", sl);
+    if (strncmp(src, want, strlen(want)))
+        return util_err(err, errlen, "%s holds the position of a follower of another source (%.*s), not of %s: give another --state file",
+                        f->state_path, (int)strcspn(src, ","), src, f->slabel + 7);
+    snprintf(want, sizeof(want), "\"%s\"", tl);
+    if (strncmp(dst, want, strlen(want)))
+        return util_err(err, errlen, "%s holds the position of a follower into another target (%.*s), not %s: give another --state file",
+                        f->state_path, (int)strcspn(dst, ","), dst, f->tlabel + 7);
+    size_t idlen = strcspn(id + 1, "\"");
+    long long o = strtoll(off, NULL, 10);
+    int replace = f->o->on_conflict == CONFLICT_REPLACE;
+    if (o < 0 || idlen == 0 || idlen >= sizeof(f->replid)) {
+        if (replace) return 1;
+        return util_err(err, errlen, "the follower saved in %s stopped before its snapshot was complete: the target holds part of it; "
+                                     "rerun with --on-conflict replace to load a new snapshot over it, or empty the target and start without %s",
+                        f->state_path, f->state_path);
+    }
+    if (atoi(clean) != 1) {
+        if (replace) return 1;
+        return util_err(err, errlen, "the follower saved in %s did not stop cleanly (its ferry was killed?): commands after offset %lld "
+                                     "may already be on the target, and applying them twice would corrupt counters and lists; "
+                                     "rerun with --on-conflict replace to load a new snapshot over the target",
+                        f->state_path, o);
+    }
+    memcpy(f->replid, id + 1, idlen);
+    f->replid[idlen] = '\0';
+    f->processed = f->applied = f->saved = o;
+    f->src_db = f->applied_db = atoi(db);
+    f->have_data = 1;
+    f->st.resumed = 1;
+    return 0;
+}
+
 /* ---- the source side -------------------------------------------------------- */
 
 static int send_ack(Follower *f) {
@@ -333,6 +444,7 @@ static int send_ack(Follower *f) {
     if (conn_write_raw(f->src, buf, (size_t)n) != 0) return -1;
     f->last_acked = f->applied;
     f->st.acked = f->applied;
+    if (f->applied != f->saved) state_write(f, 0);
     return 0;
 }
 
@@ -704,6 +816,22 @@ static int apply_command(Follower *f, const redisReply *cmd) {
     return forward(f, cmd, 0);
 }
 
+/* The source's own offset, for the lag the console shows: one INFO
+ * replication a second on the control connection. A failure only blanks
+ * the figure (the link that matters is the replication one). */
+static void sample_source(Follower *f, int64_t now) {
+    f->sampled_ms = now;
+    ReplInfo ri;
+    char err[FERRY_ERR_LEN];
+    if (repl_fetch(f->ctl, &ri, err, sizeof(err)) == 0) {
+        f->st.source_offset = ri.master_repl_offset;
+        f->st.source_offset_ms = now;
+    } else {
+        f->st.source_offset = -1;
+        if (conn_broken(f->ctl)) conn_reconnect(f->ctl, 1, &f->stop);
+    }
+}
+
 /* Applies the stream until the link breaks (-1 with f->st.error, state
  * not failed), a fatal error (state FAILED) or stop (-2). */
 static int stream(Follower *f, redisReader *rr, long long base, long long fed) {
@@ -738,6 +866,8 @@ static int stream(Follower *f, redisReader *rr, long long base, long long fed) {
                         break;
                     }
                     f->processed = f->applied = end;
+                    f->applied_db = f->src_db;
+                    f->dirty = 0;
                 }
             }
         }
@@ -748,7 +878,11 @@ static int stream(Follower *f, redisReader *rr, long long base, long long fed) {
                 break;
             }
             f->processed = end;
-            if (!f->in_multi) f->applied = end;
+            if (!f->in_multi) {
+                f->applied = end;
+                f->applied_db = f->src_db;
+                f->dirty = 0;
+            }
             f->st.received = base + fed;
             publish(f);
         }
@@ -762,7 +896,9 @@ static int stream(Follower *f, redisReader *rr, long long base, long long fed) {
                 rc = -1;
                 break;
             }
+            f->dirty = 0; /* every command before the PING is in applied already */
         }
+        if (now - f->sampled_ms >= 1000) sample_source(f, now);
         if (f->want_ack || now - f->last_ack_ms >= f->ack_interval_ms ||
             (f->applied != f->last_acked && now - f->last_ack_ms >= FOLLOW_ACK_SOON_MS)) {
             f->want_ack = 0;
@@ -870,10 +1006,15 @@ static int session(Follower *f) {
         f->src_db = -1;
         base = o;
         f->processed = o;
+        f->applied = -1; /* until the snapshot is in: a saved position says "incomplete" */
+        state_write(f, 0);
         flog(f, EV_INFO, "%s: full resync, replication id %s offset %lld; loading its snapshot", f->slabel, id, o);
         rc = load_snapshot(f, rr, &fed);
         if (rc == 0) {
             f->applied = f->processed;
+            f->applied_db = -1; /* the stream after a full sync starts with SELECT */
+            f->dirty = 0;
+            state_write(f, 0);
             publish(f);
         }
     } else if (!strncmp(r->str, "CONTINUE", 8)) {
@@ -899,6 +1040,14 @@ static int session(Follower *f) {
     return rc;
 }
 
+/* The thread's end: every reply collected, the position saved as clean
+ * when the target holds exactly the stream up to the applied offset. */
+static void finish(Follower *f) {
+    if (conn_pending(f->dst) > 0 && collect(f) != 0) f->uncertain = 1;
+    if (f->st.state != FOLLOW_FAILED) set_state(f, FOLLOW_STOPPED);
+    if (f->applied >= 0) state_write(f, !f->uncertain && !f->dirty);
+}
+
 static void *follow_main(void *arg) {
     Follower *f = arg;
     sigset_t all;
@@ -922,11 +1071,17 @@ static void *follow_main(void *arg) {
         fail(f, "%s", err);
         return NULL;
     }
-    if (load_commands(f) != 0 || check_target_empty(f) != 0) return NULL;
+    if (load_commands(f) != 0 || (!f->have_data && check_target_empty(f) != 0)) return NULL;
+    if (f->st.resumed) {
+        state_write(f, 0); /* running: a crash from here on leaves an unclean position */
+        flog(f, EV_INFO, "continuing from the position saved in %s: replication id %s, offset %lld", f->state_path, f->replid,
+             f->applied);
+    }
     util_strlcpy(sc.client_name, "ferry-follow", sizeof(sc.client_name));
     f->src = conn_open(&sc, err, sizeof(err));
     if (!f->src) {
         fail(f, "%s", err);
+        finish(f);
         return NULL;
     }
     int64_t backoff = FOLLOW_POLL_MS;
@@ -934,10 +1089,10 @@ static void *follow_main(void *arg) {
         long long before = f->processed;
         int rc = session(f);
         if (rc == -2 || f->stop) break;
-        if (f->st.state == FOLLOW_FAILED) return NULL;
+        if (f->st.state == FOLLOW_FAILED) break;
         /* The link broke: resume. Back off while no progress is made (a
          * source that keeps refusing PSYNC, e.g. while it is loading). */
-        if (conn_pending(f->dst) > 0 && collect(f) != 0) return NULL;
+        if (conn_pending(f->dst) > 0 && collect(f) != 0) break;
         backoff = f->processed != before ? FOLLOW_POLL_MS
                   : backoff * 2 > FOLLOW_BACKOFF_MAX_MS ? FOLLOW_BACKOFF_MAX_MS : backoff * 2;
         f->st.state = FOLLOW_RECONNECTING;
@@ -953,8 +1108,7 @@ static void *follow_main(void *arg) {
         f->st.state = FOLLOW_CONNECTING;
         publish(f);
     }
-    if (conn_pending(f->dst) > 0) collect(f);
-    if (f->st.state != FOLLOW_FAILED) set_state(f, FOLLOW_STOPPED);
+    finish(f);
     return NULL;
 }
 
@@ -966,6 +1120,7 @@ static void follow_free(Follower *f) {
     if (f->dst) conn_close(f->dst);
     for (int i = 0; i < f->ncmds; i++) free(f->cmds[i].name);
     free(f->cmds);
+    free((char *)f->state_path);
     eventlog_destroy(&f->log);
     pthread_mutex_destroy(&f->lock);
     free(f);
@@ -1001,8 +1156,26 @@ Follower *follow_start(const FollowOptions *o, char *err, size_t errlen) {
     memcpy(f->slabel, "source ", 7);
     memmove(f->tlabel + 7, f->tlabel, strlen(f->tlabel) + 1);
     memcpy(f->tlabel, "target ", 7);
+    f->applied_db = -1;
+    f->saved = -1;
     pthread_mutex_init(&f->lock, NULL);
     eventlog_init(&f->log);
+    if (o->state_path && !(f->state_path = strdup(o->state_path))) {
+        util_err(err, errlen, "out of memory");
+        follow_free(f);
+        return NULL;
+    }
+    if (o->resume && f->state_path) {
+        int rc = state_load(f, err, errlen);
+        if (rc < 0) {
+            follow_free(f);
+            return NULL;
+        }
+        if (rc == 1)
+            flog(f, EV_WARN, "the position saved in %s cannot be continued (an unfinished snapshot, or ferry stopped without "
+                             "closing the follower): loading a new snapshot over the target (--on-conflict replace)",
+                 f->state_path);
+    }
     f->pub = f->st;
     if (pthread_create(&f->th, NULL, follow_main, f) != 0) {
         util_err(err, errlen, "cannot start the follower thread");

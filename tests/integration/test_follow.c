@@ -477,6 +477,146 @@ static void test_follow_refuses_second_full_sync(void **state) {
     conn_close(admin);
 }
 
+static void check_counters(Conn *t, const Writer *w, int db1) {
+    tu_ok(t, "SELECT 0");
+    for (int k = 0; k < NCOUNTERS; k++) {
+        redisReply *r = tu_cmd(t, "GET ctr:%d", k);
+        assert_int_equal(r->type, REDIS_REPLY_STRING);
+        assert_int_equal(atoll(r->str), w->counts[k]);
+        freeReplyObject(r);
+    }
+    redisReply *r = tu_cmd(t, "GET mctr");
+    assert_int_equal(atoll(r->str), w->multi);
+    freeReplyObject(r);
+    tu_ok(t, "SELECT %d", db1);
+    r = tu_cmd(t, "GET d1ctr");
+    assert_int_equal(atoll(r->str), w->db1);
+    freeReplyObject(r);
+    tu_ok(t, "SELECT 0");
+}
+
+static void read_file(const char *path, char *buf, size_t cap) {
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    size_t n = fread(buf, 1, cap - 1, fp);
+    buf[n] = '\0';
+    fclose(fp);
+}
+
+/* The saved position: a follower stopped while the writer keeps writing
+ * continues in a new follower with a partial resync, and every counter is
+ * exact. A position left by a killed follower is refused (its last
+ * commands may be applied already), and so is one of another server; with
+ * replace, a new snapshot is loaded instead. */
+static void test_follow_saved_position(void **state) {
+    (void)state;
+    Conn *s0 = tu_connect(&src, 0), *s1 = tu_connect(&src, 1), *s2 = tu_connect(&src, 2), *t = tu_connect(&dst2, 0);
+    tu_ok(s0, "FLUSHALL");
+    tu_ok(t, "FLUSHALL");
+    tu_fill_every_type(s0, "pre:");
+    tu_ok(s2, "XGROUP CREATE ev g $ MKSTREAM");
+    char pos[] = "/tmp/ferry-test-follow-pos-XXXXXX";
+    int fd = mkstemp(pos);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(pos);
+
+    CopyOptions o;
+    options_for(&o, &src, &dst2);
+    char err[FERRY_ERR_LEN], text[4096];
+    assert_int_equal(dbmap_parse(&o.dbmap, "0:0,1:1,2:2", err, sizeof(err)), 0);
+    FollowOptions fo = {.copy = &o, .state_path = pos};
+    Follower *f = g_follower = follow_start(&fo, err, sizeof(err));
+    assert_non_null(f);
+    wait_state(f, FOLLOW_STREAMING, 20000);
+
+    Writer *w = calloc(1, sizeof(*w));
+    assert_non_null(w);
+    assert_int_equal(pthread_create(&w->th, NULL, writer_main, w), 0);
+    g_writer = w;
+    util_sleep_ms(800);
+    FollowStatus st;
+    follow_status(f, &st);
+    read_file(pos, text, sizeof(text));
+    assert_true(tu_contains(text, "\"clean\":0")); /* running */
+    follow_stop(f);
+    g_follower = NULL;
+    read_file(pos, text, sizeof(text));
+    assert_true(tu_contains(text, "\"clean\":1"));
+    assert_true(tu_contains(text, st.replid));
+    util_sleep_ms(600); /* the writer goes on while no follower runs */
+
+    fo.resume = 1;
+    f = g_follower = follow_start(&fo, err, sizeof(err));
+    if (!f) fail_msg("resume: %s", err);
+    wait_state(f, FOLLOW_STREAMING, 20000);
+    follow_status(f, &st);
+    assert_int_equal(st.resumed, 1);
+    assert_int_equal(st.full_syncs, 0);
+    assert_int_equal(st.partial_syncs, 1);
+    util_sleep_ms(600);
+    w->stop = 1;
+    pthread_join(w->th, NULL);
+    g_writer = NULL;
+    if (w->err[0]) fail_msg("%s", w->err);
+    wait_caught_up(f, s0, dst2.port);
+    follow_status(f, &st);
+    assert_int_equal(st.errors, 0);
+    assert_true(st.source_offset > 0);
+    check_counters(t, w, 1);
+    tu_assert_same_keyspace(s0, 0, t, 0);
+    tu_assert_same_keyspace(s1, 1, t, 1);
+    assert_same_stream(s2, 2, t, 2, "ev");
+    follow_stop(f);
+    g_follower = NULL;
+
+    /* A follower that did not stop cleanly (killed): refused. */
+    read_file(pos, text, sizeof(text));
+    char *c = strstr(text, "\"clean\":1");
+    assert_non_null(c);
+    c[8] = '0';
+    FILE *fp = fopen(pos, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+    assert_null(follow_start(&fo, err, sizeof(err)));
+    assert_true(tu_contains(err, "did not stop cleanly"));
+    assert_true(tu_contains(err, "--on-conflict replace"));
+
+    /* Another target: refused. */
+    CopyOptions o2;
+    options_for(&o2, &src, &dst);
+    FollowOptions fo2 = {.copy = &o2, .state_path = pos, .resume = 1};
+    assert_null(follow_start(&fo2, err, sizeof(err)));
+    assert_true(tu_contains(err, "another target"));
+    copy_options_free(&o2);
+
+    /* With replace: a new snapshot over the target. */
+    tu_ok(s0, "INCR ctr:0");
+    w->counts[0]++;
+    o.on_conflict = CONFLICT_REPLACE;
+    f = g_follower = follow_start(&fo, err, sizeof(err));
+    if (!f) fail_msg("replace: %s", err);
+    wait_state(f, FOLLOW_STREAMING, 20000);
+    follow_status(f, &st);
+    assert_int_equal(st.full_syncs, 1);
+    wait_caught_up(f, s0, dst2.port);
+    check_counters(t, w, 1);
+    tu_assert_same_keyspace(s0, 0, t, 0);
+    follow_stop(f);
+    g_follower = NULL;
+    read_file(pos, text, sizeof(text));
+    assert_true(tu_contains(text, "\"clean\":1"));
+
+    unlink(pos);
+    copy_options_free(&o);
+    free(w);
+    conn_close(s0);
+    conn_close(s1);
+    conn_close(s2);
+    conn_close(t);
+}
+
 extern char **environ;
 
 static void test_follow_binary(void **state) {
@@ -601,6 +741,7 @@ int main(void) {
         cmocka_unit_test_teardown(test_follow_disk_snapshot_filters, test_cleanup),
         cmocka_unit_test_teardown(test_follow_refuses_second_full_sync, test_cleanup),
         cmocka_unit_test_teardown(test_follow_binary, test_cleanup),
+        cmocka_unit_test_teardown(test_follow_saved_position, test_cleanup),
         cmocka_unit_test_teardown(test_follow_cutover_runbook, test_cleanup),
         cmocka_unit_test_teardown(test_follow_over_tls, test_cleanup),
     };
