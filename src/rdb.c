@@ -383,7 +383,7 @@ static int rd_blob(RdbReader *r, int kind) {
 
 /* ------------------------------------------------------------------ values */
 
-static void rd_module_name(uint64_t id, char name[10]) {
+void rdb_module_name(uint64_t id, char name[10]) {
     static const char cs[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     id >>= 10;
     for (int j = 0; j < 9; j++) {
@@ -531,7 +531,7 @@ static int rd_value(RdbReader *r, int type, uint64_t type_off, char module[10]) 
         return rd_blob(r, BLOB_LISTPACK);
     case RDB_TYPE_MODULE_2:
         if (rd_len(r, &v, NULL) != 0) return -1;
-        rd_module_name(v, module);
+        rdb_module_name(v, module);
         return rd_module_items(r, module);
     case RDB_TYPE_MODULE_PRE_GA:
         return rd_error(r, type_off, "", "a module value in the Redis 4.0 release-candidate format (type 6) cannot be delimited without the module: re-save the snapshot with a newer server");
@@ -910,7 +910,7 @@ int rdb_next(RdbReader *r, RdbEvent *ev, char *err, size_t errlen) {
             snprintf(r->ctx, sizeof(r->ctx), " in module AUX data");
             uint64_t wo;
             if (rd_len(r, &a, NULL) != 0) goto fail;
-            rd_module_name(a, mod);
+            rdb_module_name(a, mod);
             uint64_t woff = rd_off(r);
             if (rd_len(r, &wo, NULL) != 0 || rd_len(r, &b, NULL) != 0) goto fail;
             if (wo != 2) {
@@ -1039,13 +1039,7 @@ int rdb_payload_verify(const unsigned char *p, size_t len, int *version) {
 
 /* ------------------------------------------------- set/hash payload elements */
 
-/* A cursor over a payload in memory. */
-typedef struct Cur {
-    const unsigned char *p, *end;
-    unsigned char *tmp; /* LZF output, owned */
-} Cur;
-
-static int cur_len(Cur *c, uint64_t *v, int *enc) {
+int rdb_cursor_len(RdbCursor *c, uint64_t *v, int *enc) {
     if (c->p >= c->end) return -1;
     unsigned char b = *c->p++;
     *enc = -1;
@@ -1066,12 +1060,10 @@ static int cur_len(Cur *c, uint64_t *v, int *enc) {
     }
 }
 
-/* One RDB string, decoded into s and n (pointing into the payload, into
- * c->tmp for LZF, or into num for integers). */
-static int cur_string(Cur *c, const unsigned char **s, size_t *n, char num[24]) {
+int rdb_cursor_string(RdbCursor *c, const unsigned char **s, size_t *n, char num[24]) {
     uint64_t v, clen, ulen;
     int enc, e2;
-    if (cur_len(c, &v, &enc) != 0) return -1;
+    if (rdb_cursor_len(c, &v, &enc) != 0) return -1;
     if (enc < 0) {
         if ((uint64_t)(c->end - c->p) < v) return -1;
         *s = c->p;
@@ -1089,7 +1081,7 @@ static int cur_string(Cur *c, const unsigned char **s, size_t *n, char num[24]) 
         *s = (const unsigned char *)num;
         return 0;
     }
-    if (enc != 3 || cur_len(c, &clen, &e2) != 0 || cur_len(c, &ulen, &e2) != 0) return -1;
+    if (enc != 3 || rdb_cursor_len(c, &clen, &e2) != 0 || rdb_cursor_len(c, &ulen, &e2) != 0) return -1;
     if ((uint64_t)(c->end - c->p) < clen || clen == 0 || ulen > clen * RDB_LZF_MAX_RATIO + 64) return -1;
     unsigned char *t = realloc(c->tmp, (size_t)ulen + 1);
     if (!t) return -1;
@@ -1226,9 +1218,25 @@ static int elements_intset(const unsigned char *p, size_t n, RdbElementFn fn, vo
     return 0;
 }
 
+void rdb_cursor_free(RdbCursor *c) {
+    free(c->tmp);
+    c->tmp = NULL;
+}
+
+int rdb_packed_elements(int kind, const unsigned char *p, size_t n, RdbElementFn fn, void *ud) {
+    if (!p) return -1;
+    switch (kind) {
+    case RDB_PACKED_LISTPACK: return elements_listpack(p, n, fn, ud);
+    case RDB_PACKED_ZIPLIST: return elements_ziplist(p, n, fn, ud);
+    case RDB_PACKED_INTSET: return elements_intset(p, n, fn, ud);
+    case RDB_PACKED_ZIPMAP: return elements_zipmap(p, n, fn, ud);
+    }
+    return -1;
+}
+
 int rdb_payload_elements(const unsigned char *p, size_t len, RdbElementFn fn, void *ud) {
     if (!p || len < 1 + RDB_PAYLOAD_FOOTER) return -1;
-    Cur c = {p + 1, p + len - RDB_PAYLOAD_FOOTER, NULL};
+    RdbCursor c = {p + 1, p + len - RDB_PAYLOAD_FOOTER, NULL};
     int type = p[0], rc = -1;
     const unsigned char *s;
     size_t n;
@@ -1238,14 +1246,14 @@ int rdb_payload_elements(const unsigned char *p, size_t len, RdbElementFn fn, vo
     switch (type) {
     case RDB_TYPE_SET:
     case RDB_TYPE_HASH:
-        if (cur_len(&c, &count, &enc) != 0 || enc >= 0) break;
+        if (rdb_cursor_len(&c, &count, &enc) != 0 || enc >= 0) break;
         if (type == RDB_TYPE_HASH) {
             if (count > UINT64_MAX / 2) break;
             count *= 2;
         }
         rc = 0;
         for (uint64_t i = 0; i < count && rc == 0; i++)
-            rc = cur_string(&c, &s, &n, num) != 0 || fn(ud, s, n) != 0 ? -1 : 0;
+            rc = rdb_cursor_string(&c, &s, &n, num) != 0 || fn(ud, s, n) != 0 ? -1 : 0;
         if (rc == 0 && c.p != c.end) rc = -1;
         break;
     case RDB_TYPE_SET_INTSET:
@@ -1253,15 +1261,16 @@ int rdb_payload_elements(const unsigned char *p, size_t len, RdbElementFn fn, vo
     case RDB_TYPE_HASH_LISTPACK:
     case RDB_TYPE_HASH_ZIPLIST:
     case RDB_TYPE_HASH_ZIPMAP:
-        if (cur_string(&c, &s, &n, num) != 0 || c.p != c.end) break;
-        rc = type == RDB_TYPE_SET_INTSET    ? elements_intset(s, n, fn, ud)
-           : type == RDB_TYPE_HASH_ZIPLIST  ? elements_ziplist(s, n, fn, ud)
-           : type == RDB_TYPE_HASH_ZIPMAP   ? elements_zipmap(s, n, fn, ud)
-                                            : elements_listpack(s, n, fn, ud);
+        if (rdb_cursor_string(&c, &s, &n, num) != 0 || c.p != c.end) break;
+        rc = rdb_packed_elements(type == RDB_TYPE_SET_INTSET   ? RDB_PACKED_INTSET
+                               : type == RDB_TYPE_HASH_ZIPLIST ? RDB_PACKED_ZIPLIST
+                               : type == RDB_TYPE_HASH_ZIPMAP  ? RDB_PACKED_ZIPMAP
+                                                               : RDB_PACKED_LISTPACK,
+                                 s, n, fn, ud);
         break;
     default: break;
     }
-    free(c.tmp);
+    rdb_cursor_free(&c);
     return rc;
 }
 

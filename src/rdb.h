@@ -184,6 +184,32 @@ int rdb_file_verify(const char *path, const _Atomic int *cancel, _Atomic uint64_
 typedef int (*RdbElementFn)(void *ud, const unsigned char *s, size_t len);
 int rdb_payload_elements(const unsigned char *p, size_t len, RdbElementFn fn, void *ud);
 
+/* Decoding payloads in memory (rdb_payload_elements, rdbvalue.c): a cursor
+ * over RDB-encoded bytes and the packed containers' elements. */
+typedef struct RdbCursor {
+    const unsigned char *p, *end;
+    unsigned char *tmp; /* LZF output, owned: rdb_cursor_free() */
+} RdbCursor;
+/* A length (*enc = -1), or the number of a string encoding (*enc 0..63,
+ * *v = 0) when the top bits are 11. -1 when the bytes end. */
+int rdb_cursor_len(RdbCursor *c, uint64_t *v, int *enc);
+/* One string, decoded: *s points into the input, into c->tmp (LZF; valid
+ * until the next call) or into num (integer encodings as decimal text).
+ * -1 when malformed or truncated. */
+int rdb_cursor_string(RdbCursor *c, const unsigned char **s, size_t *n, char num[24]);
+void rdb_cursor_free(RdbCursor *c);
+
+enum { RDB_PACKED_LISTPACK = 1, RDB_PACKED_ZIPLIST, RDB_PACKED_INTSET, RDB_PACKED_ZIPMAP };
+/* The elements of one packed container (its whole blob, p/n bytes), in
+ * order, integers as decimal text; a zipmap gives field, value, ... fn's
+ * pointers are valid during the call only. 0, or -1 when malformed or fn
+ * returned non-zero. */
+int rdb_packed_elements(int kind, const unsigned char *p, size_t n, RdbElementFn fn, void *ud);
+
+/* A module type's name ("AEjRWeJq8") from the 64-bit id a module value or
+ * module AUX record starts with. */
+void rdb_module_name(uint64_t id, char name[10]);
+
 /* Checks a DUMP/RESTORE payload's footer: 0 and *version, or -1. */
 int rdb_payload_verify(const unsigned char *p, size_t len, int *version);
 
