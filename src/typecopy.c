@@ -21,7 +21,7 @@
 
 #include "util.h"
 
-#define TC_PLACEHOLDER "ferry-placeholder"
+#define TC_PLACEHOLDER TYPECOPY_PLACEHOLDER
 #define TC_TIME_TRIES 3
 
 /* Flags of a queued target command: what its reply means. */

@@ -117,6 +117,11 @@ unsigned typecopy_keyslot(const char *key, size_t len);
  * length in *outlen, or NULL when out of memory. */
 char *typecopy_tmp_name(const char *key, size_t klen, uint64_t nonce, size_t *outlen);
 
+/* The field of the placeholder entries added (and removed again) so that a
+ * pending entry whose stream entry was deleted can be recreated; rdbvalue.c
+ * writes the same. Its value is "1". */
+#define TYPECOPY_PLACEHOLDER "ferry-placeholder"
+
 /* A stream entry ID, "ms-seq". */
 typedef struct StreamId {
     unsigned long long ms, seq;
