@@ -41,111 +41,6 @@ static int flush_both(void **state) {
 
 /* ---- comparison ------------------------------------------------------------ */
 
-static int key_is(const redisReply *k, const char *name) {
-    return k->type == REDIS_REPLY_STRING && k->len == strlen(name) && !memcmp(k->str, name, k->len);
-}
-
-/* Fields of XINFO STREAM FULL that may differ after a type-based copy (see
- * typecopy.h): the listpack layout, and consumers' last-seen/active times. */
-static const char *const stream_mask[] = {"radix-tree-keys", "radix-tree-nodes", NULL};
-static const char *const consumer_mask[] = {"seen-time", "active-time", NULL};
-
-static int in_mask(const redisReply *k, const char *const *mask) {
-    for (int i = 0; mask && mask[i]; i++)
-        if (key_is(k, mask[i])) return 1;
-    return 0;
-}
-
-/* Compares two RESP2 maps (flat key/value arrays), skipping masked fields;
- * "groups" and "consumers" hold arrays of maps compared the same way.
- * Returns 0, or 1 with the first difference in why. */
-static int map_diff(const redisReply *x, const redisReply *y, const char *const *mask, const char *where,
-                    char *why, size_t wlen) {
-    if (x->type != REDIS_REPLY_ARRAY || y->type != REDIS_REPLY_ARRAY || x->elements != y->elements) {
-        snprintf(why, wlen, "%s: shapes differ (%zu vs %zu fields)", where, x->elements, y->elements);
-        return 1;
-    }
-    for (size_t i = 0; i + 1 < x->elements; i += 2) {
-        const redisReply *k = x->element[i];
-        if (!tu_reply_equal(k, y->element[i])) {
-            snprintf(why, wlen, "%s: field %zu is %s vs %s", where, i, k->str, y->element[i]->str);
-            return 1;
-        }
-        if (in_mask(k, mask)) continue;
-        const redisReply *vx = x->element[i + 1], *vy = y->element[i + 1];
-        char sub[256];
-        if (key_is(k, "groups") || key_is(k, "consumers")) {
-            if (vx->elements != vy->elements) {
-                snprintf(why, wlen, "%s.%s: %zu vs %zu", where, k->str, vx->elements, vy->elements);
-                return 1;
-            }
-            for (size_t j = 0; j < vx->elements; j++) {
-                snprintf(sub, sizeof sub, "%s.%s[%zu]", where, k->str, j);
-                if (map_diff(vx->element[j], vy->element[j], key_is(k, "consumers") ? consumer_mask : NULL, sub,
-                             why, wlen))
-                    return 1;
-            }
-        } else if (!tu_reply_equal(vx, vy)) {
-            if (vx->type == REDIS_REPLY_INTEGER && vy->type == REDIS_REPLY_INTEGER)
-                snprintf(why, wlen, "%s.%s: %lld on the source, %lld on the target", where, k->str, vx->integer,
-                         vy->integer);
-            else if (vx->type == REDIS_REPLY_STRING && vy->type == REDIS_REPLY_STRING)
-                snprintf(why, wlen, "%s.%s: %s on the source, %s on the target", where, k->str, vx->str, vy->str);
-            else
-                snprintf(why, wlen, "%s.%s differs", where, k->str);
-            return 1;
-        }
-    }
-    return 0;
-}
-
-static int cmp_str(const void *p, const void *q) {
-    const redisReply *a = *(redisReply *const *)p, *b = *(redisReply *const *)q;
-    size_t n = a->len < b->len ? a->len : b->len;
-    int c = memcmp(a->str, b->str, n);
-    return c ? c : (a->len < b->len ? -1 : a->len > b->len);
-}
-
-/* Field/value pairs sorted by field. */
-static void sort_pairs(redisReply *r) {
-    size_t n = r->elements / 2;
-    for (size_t i = 1; i < n; i++)
-        for (size_t j = i; j > 0 && cmp_str(&r->element[2 * j - 2], &r->element[2 * j]) > 0; j--) {
-            redisReply *f = r->element[2 * j - 2], *v = r->element[2 * j - 1];
-            r->element[2 * j - 2] = r->element[2 * j];
-            r->element[2 * j - 1] = r->element[2 * j + 1];
-            r->element[2 * j] = f;
-            r->element[2 * j + 1] = v;
-        }
-}
-
-static redisReply *read_value(Conn *c, const char *type, const char *k, size_t kl) {
-    const char *a[6] = {NULL, k, NULL, NULL, NULL, NULL};
-    size_t l[6] = {0, kl, 0, 0, 0, 0};
-    int argc = 2;
-    if (!strcmp(type, "string")) a[0] = "GET";
-    else if (!strcmp(type, "hash")) a[0] = "HGETALL";
-    else if (!strcmp(type, "set")) a[0] = "SMEMBERS";
-    else if (!strcmp(type, "list")) a[0] = "LRANGE", a[2] = "0", a[3] = "-1", argc = 4;
-    else if (!strcmp(type, "zset")) a[0] = "ZRANGE", a[2] = "0", a[3] = "-1", a[4] = "WITHSCORES", argc = 5;
-    else a[0] = "XINFO", a[1] = "STREAM", a[2] = k, a[3] = "FULL", a[4] = "COUNT", a[5] = "0", argc = 6;
-    for (int i = 0; i < argc; i++) l[i] = (a[i] == k) ? kl : strlen(a[i]);
-    redisReply *r = conn_command_argv(c, argc, a, l);
-    if (!r || r->type == REDIS_REPLY_ERROR) fail_msg("reading %.*s failed", (int)kl, k);
-    if (!strcmp(type, "hash")) sort_pairs(r);
-    if (!strcmp(type, "set")) qsort(r->element, r->elements, sizeof(*r->element), cmp_str);
-    return r;
-}
-
-static long long expiry_of(Conn *c, const char *k, size_t kl) {
-    const char *a[2] = {"PEXPIRETIME", k};
-    size_t l[2] = {11, kl};
-    redisReply *r = conn_command_argv(c, 2, a, l);
-    long long v = r->integer;
-    freeReplyObject(r);
-    return v;
-}
-
 static void assert_no_tmp_keys(Conn *b) {
     redisReply *r = tu_cmd(b, "SCAN 0 MATCH *ferry-tmp* COUNT 100000");
     if (r->element[1]->elements) fail_msg("temporary key left behind on the target: %s", r->element[1]->element[0]->str);
@@ -154,34 +49,10 @@ static void assert_no_tmp_keys(Conn *b) {
 
 /* Every source key is on the target with the same type, value (type-wise)
  * and absolute expiry, streams with equal XINFO STREAM FULL but for the
- * documented fields; the target has nothing else. Returns the key count. */
+ * documented fields (tu_assert_same_contents); no temporary key is left.
+ * Returns the key count. */
 static long assert_same(Conn *a, Conn *b) {
-    redisReply *keys = tu_cmd(a, "SCAN 0 COUNT 100000");
-    long n = 0;
-    for (size_t i = 0; i < keys->element[1]->elements; i++, n++) {
-        const char *k = keys->element[1]->element[i]->str;
-        size_t kl = keys->element[1]->element[i]->len;
-        const char *ta[2] = {"TYPE", k};
-        size_t tl[2] = {4, kl};
-        redisReply *tx = conn_command_argv(a, 2, ta, tl), *ty = conn_command_argv(b, 2, ta, tl);
-        if (strcmp(tx->str, ty->str)) fail_msg("key %.*s: %s on the source, %s on the target", (int)kl, k, tx->str, ty->str);
-        long long ex = expiry_of(a, k, kl), ey = expiry_of(b, k, kl);
-        if (ex != ey) fail_msg("key %.*s: expiry %lld on the source, %lld on the target", (int)kl, k, ex, ey);
-        redisReply *vx = read_value(a, tx->str, k, kl), *vy = read_value(b, tx->str, k, kl);
-        char where[200];
-        snprintf(where, sizeof where, "stream %.*s", (int)(kl > 100 ? 100 : kl), k);
-        char why[512];
-        if (!strcmp(tx->str, "stream")) {
-            if (map_diff(vx, vy, stream_mask, where, why, sizeof why)) fail_msg("%s", why);
-        } else if (!tu_reply_equal(vx, vy))
-            fail_msg("key %.*s (%s): values differ", (int)kl, k, tx->str);
-        freeReplyObject(vx);
-        freeReplyObject(vy);
-        freeReplyObject(tx);
-        freeReplyObject(ty);
-    }
-    freeReplyObject(keys);
-    assert_int_equal(tu_int(a, "DBSIZE"), tu_int(b, "DBSIZE"));
+    long n = tu_assert_same_contents(a, -1, b, -1);
     assert_no_tmp_keys(b);
     return n;
 }
@@ -341,14 +212,14 @@ static void test_every_type(void **state) {
     /* The comparison does see a difference in what it compares: one more
      * delivery of one pending entry, or one consumer less. */
     char why[512] = "";
-    redisReply *x = read_value(a, "stream", "s:events", 8);
+    redisReply *x = tu_read_value(a, "stream", "s:events", 8);
     tu_ok(b, "XCLAIM s:events billing alice 0 1030-0 TIME %lld RETRYCOUNT 9 FORCE JUSTID", util_now_ms() - 5000);
-    redisReply *y = read_value(b, "stream", "s:events", 8);
-    assert_int_equal(map_diff(x, y, stream_mask, "s:events", why, sizeof why), 1);
+    redisReply *y = tu_read_value(b, "stream", "s:events", 8);
+    assert_int_equal(tu_stream_diff(x, y, "s:events", why, sizeof why), 1);
     freeReplyObject(y);
     tu_ok(b, "XGROUP DELCONSUMER s:events audit idle-consumer");
-    y = read_value(b, "stream", "s:events", 8);
-    assert_int_equal(map_diff(x, y, stream_mask, "s:events", why, sizeof why), 1);
+    y = tu_read_value(b, "stream", "s:events", 8);
+    assert_int_equal(tu_stream_diff(x, y, "s:events", why, sizeof why), 1);
     freeReplyObject(x);
     freeReplyObject(y);
     /* Delivery counts > 1 really are there (and equal, checked above). */

@@ -312,6 +312,154 @@ long tu_assert_same_keyspace(Conn *a, int adb, Conn *b, int bdb) {
     return n;
 }
 
+
+static int tu_key_is(const redisReply *k, const char *name) {
+    return k->type == REDIS_REPLY_STRING && k->len == strlen(name) && !memcmp(k->str, name, k->len);
+}
+
+/* Fields of XINFO STREAM FULL that may differ after a type-based copy (see
+ * typecopy.h): the listpack layout, and consumers' last-seen/active times. */
+static const char *const tu_stream_mask[] = {"radix-tree-keys", "radix-tree-nodes", NULL};
+static const char *const tu_consumer_mask[] = {"seen-time", "active-time", NULL};
+
+static int tu_in_mask(const redisReply *k, const char *const *mask) {
+    for (int i = 0; mask && mask[i]; i++)
+        if (tu_key_is(k, mask[i])) return 1;
+    return 0;
+}
+
+/* Compares two RESP2 maps (flat key/value arrays), skipping masked fields;
+ * "groups" and "consumers" hold arrays of maps compared the same way.
+ * Returns 0, or 1 with the first difference in why. */
+static int tu_map_diff(const redisReply *x, const redisReply *y, const char *const *mask, const char *where,
+                    char *why, size_t wlen) {
+    if (x->type != REDIS_REPLY_ARRAY || y->type != REDIS_REPLY_ARRAY || x->elements != y->elements) {
+        snprintf(why, wlen, "%s: shapes differ (%zu vs %zu fields)", where, x->elements, y->elements);
+        return 1;
+    }
+    for (size_t i = 0; i + 1 < x->elements; i += 2) {
+        const redisReply *k = x->element[i];
+        if (!tu_reply_equal(k, y->element[i])) {
+            snprintf(why, wlen, "%s: field %zu is %s vs %s", where, i, k->str, y->element[i]->str);
+            return 1;
+        }
+        if (tu_in_mask(k, mask)) continue;
+        const redisReply *vx = x->element[i + 1], *vy = y->element[i + 1];
+        char sub[256];
+        if (tu_key_is(k, "groups") || tu_key_is(k, "consumers")) {
+            if (vx->elements != vy->elements) {
+                snprintf(why, wlen, "%s.%s: %zu vs %zu", where, k->str, vx->elements, vy->elements);
+                return 1;
+            }
+            for (size_t j = 0; j < vx->elements; j++) {
+                snprintf(sub, sizeof sub, "%s.%s[%zu]", where, k->str, j);
+                if (tu_map_diff(vx->element[j], vy->element[j], tu_key_is(k, "consumers") ? tu_consumer_mask : NULL, sub,
+                             why, wlen))
+                    return 1;
+            }
+        } else if (!tu_reply_equal(vx, vy)) {
+            if (vx->type == REDIS_REPLY_INTEGER && vy->type == REDIS_REPLY_INTEGER)
+                snprintf(why, wlen, "%s.%s: %lld on the source, %lld on the target", where, k->str, vx->integer,
+                         vy->integer);
+            else if (vx->type == REDIS_REPLY_STRING && vy->type == REDIS_REPLY_STRING)
+                snprintf(why, wlen, "%s.%s: %s on the source, %s on the target", where, k->str, vx->str, vy->str);
+            else
+                snprintf(why, wlen, "%s.%s differs", where, k->str);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int tu_cmp_reply(const void *p, const void *q) {
+    const redisReply *a = *(redisReply *const *)p, *b = *(redisReply *const *)q;
+    size_t n = a->len < b->len ? a->len : b->len;
+    int c = memcmp(a->str, b->str, n);
+    return c ? c : (a->len < b->len ? -1 : a->len > b->len);
+}
+
+/* Field/value pairs sorted by field. */
+static void tu_sort_pairs(redisReply *r) {
+    size_t n = r->elements / 2;
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && tu_cmp_reply(&r->element[2 * j - 2], &r->element[2 * j]) > 0; j--) {
+            redisReply *f = r->element[2 * j - 2], *v = r->element[2 * j - 1];
+            r->element[2 * j - 2] = r->element[2 * j];
+            r->element[2 * j - 1] = r->element[2 * j + 1];
+            r->element[2 * j] = f;
+            r->element[2 * j + 1] = v;
+        }
+}
+
+redisReply *tu_read_value(Conn *c, const char *type, const char *k, size_t kl) {
+    const char *a[6] = {NULL, k, NULL, NULL, NULL, NULL};
+    size_t l[6] = {0, kl, 0, 0, 0, 0};
+    int argc = 2;
+    if (!strcmp(type, "string")) a[0] = "GET";
+    else if (!strcmp(type, "hash")) a[0] = "HGETALL";
+    else if (!strcmp(type, "set")) a[0] = "SMEMBERS";
+    else if (!strcmp(type, "list")) a[0] = "LRANGE", a[2] = "0", a[3] = "-1", argc = 4;
+    else if (!strcmp(type, "zset")) a[0] = "ZRANGE", a[2] = "0", a[3] = "-1", a[4] = "WITHSCORES", argc = 5;
+    else a[0] = "XINFO", a[1] = "STREAM", a[2] = k, a[3] = "FULL", a[4] = "COUNT", a[5] = "0", argc = 6;
+    for (int i = 0; i < argc; i++) l[i] = (a[i] == k) ? kl : strlen(a[i]);
+    redisReply *r = conn_command_argv(c, argc, a, l);
+    if (!r || r->type == REDIS_REPLY_ERROR) fail_msg("reading %.*s failed", (int)kl, k);
+    if (!strcmp(type, "hash")) tu_sort_pairs(r);
+    if (!strcmp(type, "set")) qsort(r->element, r->elements, sizeof(*r->element), tu_cmp_reply);
+    return r;
+}
+
+
+int tu_stream_diff(const redisReply *x, const redisReply *y, const char *where, char *why, size_t wlen) {
+    return tu_map_diff(x, y, tu_stream_mask, where, why, wlen);
+}
+
+static long long tu_expiry_of(Conn *c, const char *k, size_t kl) {
+    const char *a[2] = {"PEXPIRETIME", k};
+    size_t l[2] = {11, kl};
+    redisReply *r = conn_command_argv(c, 2, a, l);
+    long long v = r->integer;
+    freeReplyObject(r);
+    return v;
+}
+
+long tu_assert_same_contents(Conn *a, int adb, Conn *b, int bdb) {
+    if (adb >= 0) tu_ok(a, "SELECT %d", adb);
+    if (bdb >= 0) tu_ok(b, "SELECT %d", bdb);
+    long n = 0;
+    uint64_t cursor = 0;
+    do {
+        redisReply *keys = tu_cmd(a, "SCAN %llu COUNT 1000", (unsigned long long)cursor);
+        cursor = strtoull(keys->element[0]->str, NULL, 10);
+        for (size_t i = 0; i < keys->element[1]->elements; i++, n++) {
+            const char *k = keys->element[1]->element[i]->str;
+            size_t kl = keys->element[1]->element[i]->len;
+            const char *ta[2] = {"TYPE", k};
+            size_t tl[2] = {4, kl};
+            redisReply *tx = conn_command_argv(a, 2, ta, tl), *ty = conn_command_argv(b, 2, ta, tl);
+            if (strcmp(tx->str, ty->str))
+                fail_msg("key %.*s: %s on the source, %s on the target", (int)kl, k, tx->str, ty->str);
+            long long ex = tu_expiry_of(a, k, kl), ey = tu_expiry_of(b, k, kl);
+            if (ex != ey) fail_msg("key %.*s: expiry %lld on the source, %lld on the target", (int)kl, k, ex, ey);
+            redisReply *vx = tu_read_value(a, tx->str, k, kl), *vy = tu_read_value(b, tx->str, k, kl);
+            char where[200], why[512];
+            snprintf(where, sizeof where, "stream %.*s", (int)(kl > 100 ? 100 : kl), k);
+            if (!strcmp(tx->str, "stream")) {
+                if (tu_stream_diff(vx, vy, where, why, sizeof why)) fail_msg("%s", why);
+            } else if (!tu_reply_equal(vx, vy)) {
+                fail_msg("key %.*s (%s): values differ", (int)kl, k, tx->str);
+            }
+            freeReplyObject(vx);
+            freeReplyObject(vy);
+            freeReplyObject(tx);
+            freeReplyObject(ty);
+        }
+        freeReplyObject(keys);
+    } while (cursor != 0);
+    assert_int_equal(tu_int(a, "DBSIZE"), tu_int(b, "DBSIZE"));
+    return n;
+}
+
 long tu_fill_every_type(Conn *c, const char *p) {
     long n = 0;
     char big[4096];

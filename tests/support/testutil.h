@@ -42,6 +42,20 @@ void tu_ferry(TuRun *r, int timeout_s, const char *const *env, const char *const
  * difference. Returns the number of keys compared. */
 long tu_assert_same_keyspace(Conn *a, int adb, Conn *b, int bdb);
 
+/* Every key of (a, adb) is in (b, bdb) with the same type, absolute
+ * expiry and contents read type-wise (sets and hashes in any order, zset
+ * scores exact), streams with equal XINFO STREAM FULL but for what a
+ * type-based copy cannot set (consumers' seen-time/active-time, the radix
+ * tree's layout); b has as many keys. For values rebuilt with commands,
+ * whose DUMP bytes legitimately differ. adb/bdb -1: the current db. */
+long tu_assert_same_contents(Conn *a, int adb, Conn *b, int bdb);
+/* A key's value read type-wise (GET, LRANGE, SMEMBERS sorted, HGETALL
+ * sorted by field, ZRANGE WITHSCORES, XINFO STREAM FULL COUNT 0). */
+redisReply *tu_read_value(Conn *c, const char *type, const char *k, size_t kl);
+/* 0 when two XINFO STREAM FULL replies are equal but for the fields a
+ * type-based copy cannot set; else 1 with the first difference in why. */
+int tu_stream_diff(const redisReply *x, const redisReply *y, const char *where, char *why, size_t wlen);
+
 /* Deep equality of two replies. */
 int tu_reply_equal(const redisReply *x, const redisReply *y);
 
