@@ -238,17 +238,24 @@ int console_run(const ConsoleBackend *b, const ConsoleOptions *o, char *err, siz
     EngineSnapshot *own = calloc(1, sizeof *own);
     /* A run: the runner's snapshot carries the current copy's; else our own. */
     RunnerSnapshot *rsnap = b->run_snapshot ? calloc(1, sizeof *rsnap) : NULL;
+    /* ferry follow: the follower's status next to our own snapshot */
+    FollowStatus *fst = b->follow_status && !rsnap ? calloc(1, sizeof *fst) : NULL;
     EngineSnapshot *snap = rsnap ? &rsnap->engine : own;
     UiGrid grid = {0, 0, NULL};
-    if (!v || !own || (b->run_snapshot && !rsnap)) {
+    if (!v || !own || (b->run_snapshot && !rsnap) || (b->follow_status && !rsnap && !fst)) {
         endwin();
         delscreen(scr);
         free(v);
         free(own);
         free(rsnap);
+        free(fst);
         return util_err(err, errlen, "console: out of memory");
     }
     view_init(v, o->title, ascii);
+    if (fst) {
+        v->follow_mode = 1;
+        util_strlcpy(v->quit_note, o->quit_note ? o->quit_note : "", sizeof v->quit_note);
+    }
     const char *nc = getenv("NO_COLOR");
     v->no_color = nc && *nc;
 
@@ -286,12 +293,20 @@ int console_run(const ConsoleBackend *b, const ConsoleOptions *o, char *err, siz
 
     Layout L;
     int rb_rows = 0; /* the runbook's wish: its steps + the prompt */
+    /* A run's layout follows its follower and copy: which band shows what. */
+    int run_shape = 0;
+#define RUN_SHAPE() (rsnap->follow_live ? 1 + (rsnap->engine_live != 0) : 0)
     if (rsnap) {
         b->run_snapshot(b->ctx, rsnap);
         view_ingest_run(v, rsnap);
         rb_rows = rsnap->nsteps + 3;
+        run_shape = RUN_SHAPE();
     }
-#define RELAYOUT() (rsnap ? layout_compute_run(COLS, LINES, rb_rows, &L) : layout_compute(COLS, LINES, &L))
+#define RELAYOUT()                                                                                 \
+    (fst     ? layout_compute_follow(COLS, LINES, &L)                                              \
+     : !rsnap ? layout_compute(COLS, LINES, &L)                                                    \
+     : run_shape ? layout_compute_run_follower(COLS, LINES, rb_rows, run_shape == 2, &L)           \
+                 : layout_compute_run(COLS, LINES, rb_rows, &L))
     RELAYOUT();
     view_set_layout(v, &L);
     ui_grid_init(&grid, COLS, LINES);
@@ -307,9 +322,11 @@ int console_run(const ConsoleBackend *b, const ConsoleOptions *o, char *err, siz
         int64_t now = util_mono_ms();
         if (sig_hup) {
             /* ours first: the engine's "stop requested" follows it */
-            logf_backend(b, EV_WARN, "terminal hung up: ferry stops the copy and exits");
+            logf_backend(b, EV_WARN, "terminal hung up: ferry stops the %s and exits",
+                         fst ? "follower" : "copy");
             if (b->request_stop) b->request_stop(b->ctx);
-            rc = util_err(err, errlen, "console: the terminal hung up; the copy was asked to stop");
+            rc = util_err(err, errlen, "console: the terminal hung up; the %s was asked to stop",
+                          fst ? "follower" : "copy");
             break;
         }
         if (sig_int > seen_int) {
@@ -353,9 +370,18 @@ int console_run(const ConsoleBackend *b, const ConsoleOptions *o, char *err, siz
             if (rsnap) {
                 b->run_snapshot(b->ctx, rsnap);
                 view_ingest_run(v, rsnap);
+                if (RUN_SHAPE() != run_shape) {
+                    run_shape = RUN_SHAPE();
+                    RELAYOUT();
+                    view_set_layout(v, &L);
+                }
             } else {
                 b->snapshot(b->ctx, snap);
                 view_ingest(v, snap);
+                if (fst) {
+                    b->follow_status(b->ctx, fst);
+                    view_ingest_follow(v, fst);
+                }
             }
             next_snap = now + SNAPSHOT_EVERY_MS;
             need_draw = 1;
@@ -458,6 +484,8 @@ int console_run(const ConsoleBackend *b, const ConsoleOptions *o, char *err, siz
     free(v);
     free(own);
     free(rsnap);
+    free(fst);
     return rc;
 #undef RELAYOUT
+#undef RUN_SHAPE
 }

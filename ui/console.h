@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "engine.h"
+#include "follow.h"
 #include "runner.h"
 
 typedef struct ConsoleBackend {
@@ -36,12 +37,19 @@ typedef struct ConsoleBackend {
      * the console with groups_snapshot_free); -1 = none. NULL = no panel. */
     int (*groups)(void *ctx, int side, GroupsSnapshot *out);
     void *groups_ctx; /* groups()'s ctx; NULL = ctx */
+    /* `ferry follow`: set this and the console is the follower's: the
+     * Follower panel draws from follow_status(), snapshot() supplies only
+     * the servers and the log, and a confirmed quit (or Ctrl-C, SIGHUP)
+     * leaves console_run() at once: the caller then stops the follower.
+     * Must only copy a struct under a lock. NULL = not a follower. */
+    void (*follow_status)(void *ctx, FollowStatus *out);
 } ConsoleBackend;
 
 typedef struct ConsoleOptions {
     const char *theme; /* name or path, NULL = default */
     int ascii;         /* 1 ASCII only, 0 Unicode, -1 auto from the locale */
     const char *title; /* e.g. "copy  source → target" */
+    const char *quit_note; /* ferry follow: one line of the quit question (a rerun's fate) */
 } ConsoleOptions;
 
 void console_options_init(ConsoleOptions *o);
@@ -59,7 +67,9 @@ void console_backend_for_runner(ConsoleBackend *b, Runner *r);
  * acts like a confirmed q; a second SIGINT leaves without waiting.
  *
  * With a runner backend, q asks, then aborts the run and leaves once the
- * runner has reached a final state.
+ * runner has reached a final state. With a follower backend, q asks (not
+ * once the follower has failed or stopped) and leaves; so do SIGINT and
+ * SIGHUP.
  *
  * Returns 0, or -1 with a one-line message when the terminal cannot be
  * opened. A bad theme is not an error: the console falls back to the default

@@ -8,13 +8,14 @@ static const char *const titles[PANEL__COUNT] = {
     [PANEL_THROUGHPUT] = "Throughput",   [PANEL_WORKERS] = "Workers",
     [PANEL_SERVERS] = "Servers",         [PANEL_LOG] = "Log",
     [PANEL_RUNBOOK] = "Runbook",         [PANEL_GROUPS] = "Consumer groups",
-    [PANEL_REPLICATION] = "Replication",
+    [PANEL_REPLICATION] = "Replication", [PANEL_FOLLOWER] = "Follower",
 };
 
 /* Title row + content rows each panel is guaranteed. */
 static const int min_h[PANEL__COUNT] = {
     [PANEL_THROUGHPUT] = 7, [PANEL_WORKERS] = 7, [PANEL_SERVERS] = 5, [PANEL_LOG] = 5,
     [PANEL_RUNBOOK] = 2,    [PANEL_GROUPS] = 2,  [PANEL_REPLICATION] = 2,
+    [PANEL_FOLLOWER] = 7,   /* state, offsets, link, stream, snapshot, syncs */
 };
 
 const char *panel_title(PanelId p) {
@@ -28,6 +29,10 @@ int layout_min_height(PanelId p) {
 int ui_rect_overlap(UiRect a, UiRect b) {
     if (a.w <= 0 || a.h <= 0 || b.w <= 0 || b.h <= 0) return 0;
     return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+}
+
+int layout_placed(const Layout *L, PanelId p) {
+    return p >= 0 && p < PANEL__COUNT && L->panel[p].w > 0 && L->panel[p].h > 0;
 }
 
 static UiRect rect(int x, int y, int w, int h) {
@@ -146,4 +151,56 @@ void layout_compute_run(int w, int h, int runbook_rows, Layout *L) {
     L->panel[PANEL_SERVERS] = rect(0, y, w, servers);
     y += servers;
     L->panel[PANEL_LOG] = rect(0, y, w, log);
+}
+
+void layout_compute_run_follower(int w, int h, int runbook_rows, int copy_live, Layout *L) {
+    layout_compute_run(w, h, runbook_rows, L);
+    if (L->too_small) return;
+    UiRect t = L->panel[PANEL_THROUGHPUT], wk = L->panel[PANEL_WORKERS];
+    if (copy_live) {
+        /* the copy keeps its throughput; the follower replaces the workers */
+        L->panel[PANEL_FOLLOWER] = wk;
+    } else {
+        L->panel[PANEL_FOLLOWER] = rect(t.x, t.y, wk.x + wk.w - t.x, t.h);
+        memset(&L->panel[PANEL_THROUGHPUT], 0, sizeof(UiRect));
+    }
+    memset(&L->panel[PANEL_WORKERS], 0, sizeof(UiRect));
+}
+
+void layout_compute_follow(int w, int h, Layout *L) {
+    memset(L, 0, sizeof *L);
+    L->w = w;
+    L->h = h;
+    L->follow = 1;
+    if (w < LAYOUT_MIN_W || h < LAYOUT_MIN_H) {
+        L->too_small = 1;
+        return;
+    }
+    L->status = rect(0, 0, w, 1);
+    L->hints = rect(0, h - 1, w, 1);
+    int top = 1, avail = h - 2;
+    L->sidebar = w >= LAYOUT_SIDEBAR_W;
+    int fol = min_h[PANEL_FOLLOWER], servers = min_h[PANEL_SERVERS], log = min_h[PANEL_LOG];
+    if (L->sidebar) {
+        /* follower | servers side by side: one band as tall as the taller */
+        int band = fol;
+        int extra = avail - band - log;
+        band += take(&extra, 3);
+        log += extra;
+        int sw = w * 2 / 5;
+        if (sw > 90) sw = 90;
+        int fw = w - sw - 1;
+        L->panel[PANEL_FOLLOWER] = rect(0, top, fw, band);
+        L->panel[PANEL_SERVERS] = rect(fw + 1, top, sw, band);
+        L->panel[PANEL_LOG] = rect(0, top + band, w, log);
+        return;
+    }
+    int extra = avail - fol - servers - log;
+    log += take(&extra, 2);  /* a few log lines first: warnings must show */
+    fol += take(&extra, 1);  /* room for a wrapped error */
+    servers += take(&extra, 1);
+    log += extra;
+    L->panel[PANEL_FOLLOWER] = rect(0, top, w, fol);
+    L->panel[PANEL_SERVERS] = rect(0, top + fol, w, servers);
+    L->panel[PANEL_LOG] = rect(0, top + fol + servers, w, log);
 }

@@ -153,6 +153,44 @@ void panel_reserved(const UiCanvas *c, PanelId id, int focused) {
     ui_put_trunc(&b, 0, 0, b.w, ROLE_DIM, "not part of this run");
 }
 
+/* ferry follow: " ferry  STREAMING  follow a → b          applied 1234 · caught up · 5m02s " */
+void panel_follow_status_bar(const UiCanvas *c, const ConsoleView *v, int64_t now) {
+    const UiGlyphs *gl = c->gl;
+    ui_canvas_fill(c, ROLE_STATUS_BAR);
+    const FollowStatus *f = v->follow;
+    char right[160], el[16], verdict[48] = "";
+    util_fmt_duration(el, sizeof el, v->follow_start_ms ? now - v->follow_start_ms : 0);
+    if (f && f->state == FOLLOW_STREAMING) {
+        FollowModel m;
+        follow_model_build(f, now, &m);
+        char b[16];
+        util_fmt_bytes(b, sizeof b, (double)(m.lag > 0 ? m.lag : 0));
+        if (m.caught_up)
+            snprintf(verdict, sizeof verdict, " %s caught up", gl->sep);
+        else if (m.lag > 0)
+            snprintf(verdict, sizeof verdict, " %s lag %s", gl->sep, b);
+    }
+    if (f && f->offset >= 0)
+        snprintf(right, sizeof right, "applied %lld%s %s %s ", f->offset, verdict, gl->sep, el);
+    else
+        snprintf(right, sizeof right, "%s ", el);
+    int rw = ui_text_width(right, gl->ascii);
+    int x = ui_put(c, 0, 0, ROLE_STATUS_BAR, " ferry ");
+    char badge[32];
+    FollowState st = f ? f->state : FOLLOW_CONNECTING;
+    snprintf(badge, sizeof badge, " %s ", ui_follow_state_label(st));
+    for (char *p = badge; *p; p++)
+        if (*p >= 'a' && *p <= 'z') *p = (char)(*p - 'a' + 'A');
+    x += ui_put(c, 0, x, ui_follow_status_role(st), badge);
+    x += 1;
+    int room = c->w - rw - x - 2;
+    if (f && f->state == FOLLOW_FAILED && f->error[0])
+        ui_put_trunc(c, 0, x, room, ROLE_STATUS_ERROR, f->error);
+    else if (v->title[0])
+        ui_put_trunc(c, 0, x, room, ROLE_STATUS_BAR, v->title);
+    if (rw < c->w - x) ui_put(c, 0, c->w - rw, ROLE_STATUS_BAR, right);
+}
+
 void panel_status_bar(const UiCanvas *c, const ConsoleView *v, const EngineSnapshot *s) {
     const UiGlyphs *gl = c->gl;
     ui_canvas_fill(c, ROLE_STATUS_BAR);
@@ -246,6 +284,34 @@ void panel_hints(const UiCanvas *c, const ConsoleView *v, const EngineSnapshot *
     char updown[16];
     snprintf(updown, sizeof updown, "%s%s", gl->up, gl->down);
     int live = view_state_in_progress(s->state);
+    if (v->follow_mode) {
+        Hint fh[] = {{"Tab", "focus", 3}, {updown, "scroll", 4}, {"t", "theme", 2},
+                     {"?", "help", 1},    {"q", "quit", 0}};
+        int n = (int)(sizeof fh / sizeof fh[0]);
+        int keep[5] = {1, 1, 1, 1, 1};
+        for (;;) {
+            int w = 0;
+            for (int i = 0; i < n; i++)
+                if (keep[i])
+                    w += 1 + ui_text_width(fh[i].key, gl->ascii) + 1 + ui_text_width(fh[i].what, gl->ascii) + 1;
+            if (w <= end) break;
+            int worst = -1;
+            for (int i = 0; i < n; i++)
+                if (keep[i] && (worst < 0 || fh[i].prio > fh[worst].prio)) worst = i;
+            if (worst < 0 || fh[worst].prio == 0) break;
+            keep[worst] = 0;
+        }
+        int x = 1;
+        for (int i = 0; i < n; i++) {
+            if (!keep[i] || x >= end) continue;
+            x += ui_put_trunc(c, 0, x, end - x, ROLE_KEY_HINT, fh[i].key);
+            x += 1;
+            if (x >= end) break;
+            x += ui_put_trunc(c, 0, x, end - x, ROLE_HINT, fh[i].what);
+            x += 2;
+        }
+        return;
+    }
     if (v->run) {
         const RunnerSnapshot *r = v->run;
         int waiting = r->state == RUNNER_WAITING && r->current >= 0 && r->current < r->nsteps;
@@ -376,6 +442,32 @@ void panel_help(const UiCanvas *screen, const ConsoleView *v) {
         {"?", "this help; any key closes it"},
         {"q", "quit; asks first, aborts a run in progress"},
     };
+    struct {
+        const char *key, *what;
+    } follow_rows[] = {
+        {"Tab", "focus the next panel (S-Tab: previous)"},
+        {updown, "scroll the focused panel (log)"},
+        {pg, "scroll a page"},
+        {"Home End", "oldest / newest; End follows the log"},
+        {"t", "next colour theme"},
+        {"Ctrl-L", "repaint the screen"},
+        {"Esc", "dismiss the message in the bottom line"},
+        {"?", "this help; any key closes it"},
+        {"q", "quit; asks first, then stops the follower"},
+    };
+    if (v->follow_mode) {
+        int n = (int)(sizeof follow_rows / sizeof follow_rows[0]);
+        UiCanvas in = ui_dialog(screen, 60, n + 5, "Keys");
+        for (int i = 0; i < n; i++) {
+            ui_put_trunc(&in, i + 1, 0, 10, ROLE_DIALOG_KEY, follow_rows[i].key);
+            ui_put_trunc(&in, i + 1, 11, in.w - 11, ROLE_DIALOG, follow_rows[i].what);
+        }
+        char foot[128];
+        snprintf(foot, sizeof foot, "theme %s %s %s%s", v->theme_name[0] ? v->theme_name : "default",
+                 gl->sep, gl->ascii ? "ASCII" : "Unicode", v->no_color ? " (NO_COLOR)" : "");
+        ui_put_trunc(&in, n + 2, 0, in.w, ROLE_DIALOG, foot);
+        return;
+    }
     if (v->run) {
         int n = (int)(sizeof run_rows / sizeof run_rows[0]);
         UiCanvas in = ui_dialog(screen, 66, n + 5, "Keys");
@@ -404,6 +496,26 @@ void panel_help(const UiCanvas *screen, const ConsoleView *v) {
 
 void panel_confirm_quit(const UiCanvas *screen, const ConsoleView *v, const EngineSnapshot *s) {
     char line1[160], done[16], total[16];
+    if (v->follow_mode) {
+        const FollowStatus *f = v->follow;
+        UiCanvas in = ui_dialog(screen, 68, 9, "Stop following and quit?");
+        if (f && f->offset >= 0)
+            snprintf(line1, sizeof line1, "The follower is %s at applied offset %lld.",
+                     ui_follow_state_label(f->state), f->offset);
+        else
+            snprintf(line1, sizeof line1, "The follower is %s.",
+                     ui_follow_state_label(f ? f->state : FOLLOW_CONNECTING));
+        ui_put_trunc(&in, 1, 0, in.w, ROLE_DIALOG, line1);
+        ui_put_trunc(&in, 2, 0, in.w, ROLE_DIALOG,
+                     "The target keeps what was applied; the source drops ferry.");
+        if (v->quit_note[0]) ui_put_trunc(&in, 3, 0, in.w, ROLE_DIALOG, v->quit_note);
+        int x = 0;
+        x += ui_put(&in, 5, x, ROLE_DIALOG_KEY, "y");
+        x += ui_put(&in, 5, x, ROLE_DIALOG, " stop and quit     ");
+        x += ui_put(&in, 5, x, ROLE_DIALOG_KEY, "any other key");
+        ui_put(&in, 5, x, ROLE_DIALOG, " keep following");
+        return;
+    }
     if (v->run) {
         const RunnerSnapshot *r = v->run;
         UiCanvas in = ui_dialog(screen, 60, 8, "Abort the run and quit?");

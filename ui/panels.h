@@ -8,6 +8,7 @@
 #define FERRY_PANELS_H
 
 #include "engine.h"
+#include "follow.h"
 #include "uimodel.h"
 #include "view.h"
 
@@ -35,6 +36,37 @@ void panel_replication(const UiCanvas *c, const ConsoleView *v, const ReplView *
  * them. Either side may be NULL. */
 void panel_groups(const UiCanvas *c, const ConsoleView *v, const GroupsSnapshot *src,
                   const GroupsSnapshot *dst, int focused);
+/* The follower's render model: what its panel says, built from one
+ * FollowStatus by a pure function (follow_model_build) so that tests can
+ * check the verdicts without drawing. */
+#define FOLLOW_IDLE_WARN_MS 20000  /* no byte from the source: it pings every 10 s */
+#define FOLLOW_IDLE_ERROR_MS 60000 /* the source's default repl-timeout */
+#define FOLLOW_SAMPLE_STALE_MS 3000 /* source offset sampled once a second */
+typedef struct FollowModel {
+    FollowState state;
+    const char *state_label;  /* "streaming" */
+    UiRole state_role;
+    long long lag;            /* source offset - applied offset (>= 0); -1 unknown */
+    long long unapplied;      /* received - applied: read, not yet applied; -1 unknown */
+    int caught_up;            /* streaming, lag 0, nothing read and not applied */
+    UiRole lag_role;
+    int64_t idle_ms;          /* since the last byte from the source; -1 never */
+    UiRole idle_role;
+    int64_t sample_age_ms;    /* of the source offset; -1 never sampled */
+    int sample_stale;
+    double snapshot_progress; /* 0..1; -1 size unknown (diskless) */
+    UiRole errors_role, mixed_role;
+} FollowModel;
+void follow_model_build(const FollowStatus *s, int64_t now_mono_ms, FollowModel *m);
+/* "streaming", "snapshot"… and their roles in the panel and status bar. */
+const char *ui_follow_state_label(FollowState s);
+UiRole ui_follow_state_role(FollowState s);
+UiRole ui_follow_status_role(FollowState s);
+/* The follower: ferry follow's main panel, or a run's background follower
+ * (step = the step that started it, "" for ferry follow). now_mono_ms:
+ * util_mono_ms() of the frame (FollowStatus times are monotonic). */
+void panel_follow(const UiCanvas *c, const ConsoleView *v, const FollowStatus *s,
+                  const char *step, int64_t now_mono_ms, int focused);
 /* Throughput / workers / servers of a run while no copy step runs. */
 void panel_no_copy(const UiCanvas *c, PanelId id, int focused);
 void panel_confirm_abort(const UiCanvas *screen, const ConsoleView *v);
@@ -49,6 +81,9 @@ UiRole ui_run_state_role(RunnerState s);
 void panel_reserved(const UiCanvas *c, PanelId id, int focused);
 
 void panel_status_bar(const UiCanvas *c, const ConsoleView *v, const EngineSnapshot *s);
+/* ferry follow's status bar: the follower's state, the title (or its
+ * error), applied offset, caught up or lag, elapsed since now_mono_ms. */
+void panel_follow_status_bar(const UiCanvas *c, const ConsoleView *v, int64_t now_mono_ms);
 void panel_hints(const UiCanvas *c, const ConsoleView *v, const EngineSnapshot *s,
                  int64_t now_ms);
 /* Overlays take the whole screen's canvas and centre themselves. */

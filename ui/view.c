@@ -18,15 +18,19 @@ static const double rate_steps[] = {1000, 2000, 5000, 10000, 20000, 50000, 10000
 static const PanelId focus_order[] = {PANEL_THROUGHPUT, PANEL_WORKERS, PANEL_SERVERS, PANEL_LOG};
 #define NFOCUS ((int)(sizeof focus_order / sizeof focus_order[0]))
 /* A runbook run: its steps scroll too. */
-static const PanelId run_focus_order[] = {PANEL_RUNBOOK, PANEL_THROUGHPUT, PANEL_WORKERS,
-                                          PANEL_SERVERS, PANEL_LOG};
+static const PanelId run_focus_order[] = {PANEL_RUNBOOK,  PANEL_FOLLOWER, PANEL_THROUGHPUT,
+                                          PANEL_WORKERS,  PANEL_SERVERS,  PANEL_LOG};
 #define NRUNFOCUS ((int)(sizeof run_focus_order / sizeof run_focus_order[0]))
+/* ferry follow */
+static const PanelId follow_focus_order[] = {PANEL_FOLLOWER, PANEL_SERVERS, PANEL_LOG};
+#define NFOLLOWFOCUS ((int)(sizeof follow_focus_order / sizeof follow_focus_order[0]))
 
 void view_init(ConsoleView *v, const char *title, int ascii) {
     memset(v, 0, sizeof *v);
     v->eng_step = -1;
     v->runbook_scroll = -1;
     v->focus = PANEL_LOG;
+    for (int p = 0; p < PANEL__COUNT; p++) v->placed[p] = 1; /* until a layout says otherwise */
     v->ascii = ascii;
     util_strlcpy(v->title, title ? title : "", sizeof v->title);
     util_strlcpy(v->theme_name, "default", sizeof v->theme_name);
@@ -92,8 +96,15 @@ static void run_log_push(ConsoleView *v, int64_t time_ms, EventLevel level, cons
     log_push(v, &e);
 }
 
+void view_ingest_follow(ConsoleView *v, const FollowStatus *s) {
+    v->follow = s;
+    if (!v->follow_start_ms) v->follow_start_ms = util_mono_ms();
+}
+
 void view_ingest_run(ConsoleView *v, const RunnerSnapshot *rs) {
     v->run = rs;
+    /* the background follower, while it runs: its band replaces the copy's */
+    v->follow = rs->follow_live && rs->follow_step >= 0 ? &rs->follow : NULL;
     int n = rs->nlog < RUNNER_SNAPSHOT_LOG ? rs->nlog : RUNNER_SNAPSHOT_LOG;
     for (int i = 0; i < n; i++) {
         const RunnerEvent *e = &rs->log[i];
@@ -126,7 +137,10 @@ void view_set_layout(ConsoleView *v, const Layout *L) {
     for (int p = 0; p < PANEL__COUNT; p++) {
         int h = L->panel[p].h - 1;
         v->page_rows[p] = h > 0 ? h : 0;
+        v->placed[p] = layout_placed(L, (PanelId)p);
     }
+    /* the focus stays on a panel the operator can see */
+    if (!v->placed[v->focus]) v->focus = PANEL_LOG;
 }
 
 void view_flash(ConsoleView *v, int64_t now_ms, const char *text) {
@@ -501,12 +515,72 @@ static int run_key(ConsoleView *v, const EngineSnapshot *s, int key, int64_t now
     return -1;
 }
 
+/* ---- ferry follow ------------------------------------------------- */
+
+static int follow_final(const ConsoleView *v) {
+    return v->follow && (v->follow->state == FOLLOW_FAILED || v->follow->state == FOLLOW_STOPPED);
+}
+
+/* The quit line for the log: where the follower stops. */
+static void follow_quit_log(const ConsoleView *v, UiCommand *cmd, const char *how) {
+    if (v->follow && v->follow->offset >= 0)
+        snprintf(cmd->log, sizeof cmd->log,
+                 "%s: ferry stops the follower at applied offset %lld and exits", how,
+                 v->follow->offset);
+    else
+        snprintf(cmd->log, sizeof cmd->log, "%s: ferry stops the follower and exits", how);
+}
+
+/* Keys of ferry follow; -1 = not one of them, the common handling goes on.
+ * A quit leaves at once: the caller stops the follower (follow_stop joins
+ * its thread and closes its connections: not for the UI thread). */
+static int follow_key(ConsoleView *v, int key, int64_t now, UiCommand *cmd) {
+    if (key == UI_KEY_INTERRUPT) {
+        v->overlay = OVERLAY_NONE;
+        v->quit_pending = 1;
+        if (!follow_final(v)) follow_quit_log(v, cmd, "interrupt (Ctrl-C)");
+        return VIEW_HANDLED | VIEW_QUIT;
+    }
+    if (v->overlay == OVERLAY_CONFIRM_QUIT) {
+        v->overlay = OVERLAY_NONE;
+        if (key == 'y' || key == 'Y') {
+            v->quit_pending = 1;
+            follow_quit_log(v, cmd, "quit confirmed");
+            return VIEW_HANDLED | VIEW_QUIT;
+        }
+        view_flash(v, now, "quit cancelled; the follower goes on");
+        return VIEW_HANDLED | VIEW_REDRAW;
+    }
+    if (v->overlay == OVERLAY_HELP) return -1;
+    switch (key) {
+    case 'q':
+    case 'Q':
+        if (follow_final(v)) return VIEW_HANDLED | VIEW_QUIT;
+        v->overlay = OVERLAY_CONFIRM_QUIT;
+        return VIEW_HANDLED | VIEW_REDRAW;
+    case 'p':
+    case 'P':
+    case '+':
+    case '=':
+    case '-':
+    case '_':
+    case '[':
+    case ']':
+        view_flash(v, now, "these keys steer a copy; the follower has nothing to steer");
+        return VIEW_HANDLED | VIEW_REDRAW;
+    }
+    return -1;
+}
+
 int view_handle_key(ConsoleView *v, const EngineSnapshot *s, int key, int64_t now,
                     UiCommand *cmd) {
     memset(cmd, 0, sizeof *cmd);
     char a[32], b[32];
     if (v->run) {
         int f = run_key(v, s, key, now, cmd);
+        if (f >= 0) return f;
+    } else if (v->follow_mode) {
+        int f = follow_key(v, key, now, cmd);
         if (f >= 0) return f;
     }
 
@@ -617,12 +691,16 @@ int view_handle_key(ConsoleView *v, const EngineSnapshot *s, int key, int64_t no
 
     case UI_KEY_TAB:
     case UI_KEY_BTAB: {
-        const PanelId *order = v->run ? run_focus_order : focus_order;
-        int nf = v->run ? NRUNFOCUS : NFOCUS;
+        const PanelId *order = v->run ? run_focus_order : v->follow_mode ? follow_focus_order : focus_order;
+        int nf = v->run ? NRUNFOCUS : v->follow_mode ? NFOLLOWFOCUS : NFOCUS;
         int i = 0;
         while (i < nf && order[i] != v->focus) i++;
         if (i == nf) i = nf - 1;
-        i = (i + (key == UI_KEY_TAB ? 1 : nf - 1)) % nf;
+        /* panels the layout leaves out are skipped (the log always shows) */
+        for (int k = 0; k < nf; k++) {
+            i = (i + (key == UI_KEY_TAB ? 1 : nf - 1)) % nf;
+            if (v->placed[order[i]]) break;
+        }
         v->focus = order[i];
         return VIEW_HANDLED | VIEW_REDRAW;
     }
@@ -712,9 +790,13 @@ void view_build_screen(const ConsoleView *v, const EngineSnapshot *s, const Layo
         return;
     }
     UiCanvas c = ui_canvas_sub(&screen, L->status.x, L->status.y, L->status.w, L->status.h);
-    panel_status_bar(&c, v, s);
+    if (v->follow_mode)
+        panel_follow_status_bar(&c, v, now_ms);
+    else
+        panel_status_bar(&c, v, s);
     for (int p = 0; p < PANEL__COUNT; p++) {
         UiRect r = L->panel[p];
+        if (!layout_placed(L, (PanelId)p)) continue;
         c = ui_canvas_sub(&screen, r.x, r.y, r.w, r.h);
         int focused = v->focus == (PanelId)p;
         switch ((PanelId)p) {
@@ -757,6 +839,16 @@ void view_build_screen(const ConsoleView *v, const EngineSnapshot *s, const Layo
                 panel_groups(&c, v, v->groups[0], v->groups[1], focused);
             else
                 panel_reserved(&c, (PanelId)p, focused);
+            break;
+        case PANEL_FOLLOWER:
+            if (v->follow) {
+                const char *step = "";
+                if (v->run && v->run->follow_step >= 0 && v->run->follow_step < v->run->nsteps)
+                    step = v->run->steps[v->run->follow_step].id;
+                panel_follow(&c, v, v->follow, step, now_ms, focused);
+            } else {
+                panel_reserved(&c, (PanelId)p, focused);
+            }
             break;
         case PANEL__COUNT: break;
         }

@@ -10,7 +10,13 @@
  * A runbook run (`ferry run`) adds the runner's snapshot (view_ingest_run):
  * the Runbook panel, the gate keys (Enter/c, the typed-phrase input, s with
  * its reason, a with its question) and a quit that aborts the run; the copy
- * panels then draw the run's current copy step, if any. */
+ * panels then draw the run's current copy step, if any; while a follow
+ * step's follower runs, the Follower panel draws it (v->follow).
+ *
+ * `ferry follow` (follow_mode) has its own screen: the Follower panel over
+ * servers and log, a status bar with the follower's state, and a quit that
+ * leaves at once (the caller stops the follower: no network on this
+ * thread). */
 #ifndef FERRY_VIEW_H
 #define FERRY_VIEW_H
 
@@ -118,6 +124,15 @@ typedef struct ConsoleView {
     const GroupsSnapshot *groups[2];
     GroupsOrder groups_order;    /* o toggles pending / lag */
 
+    /* The follower (borrowed from the loop, refreshed with each snapshot):
+     * ferry follow's, or a run's background follower while it runs; NULL =
+     * none. */
+    const FollowStatus *follow;
+    int follow_mode;             /* ferry follow: its status bar, keys and quit */
+    int64_t follow_start_ms;     /* monotonic: when following began (elapsed) */
+    char quit_note[200];         /* ferry follow: what quitting means for a rerun */
+    int placed[PANEL__COUNT];    /* panels the current layout shows; Tab skips the rest */
+
     char title[256];
     char theme_name[64];
     int ascii;
@@ -132,6 +147,8 @@ void view_ingest(ConsoleView *v, const EngineSnapshot *s);
 /* Runbook run: keeps rs for the next frames and keys, and takes its new
  * events (the runner's, then the current copy's) into the log. */
 void view_ingest_run(ConsoleView *v, const RunnerSnapshot *rs);
+/* ferry follow: keeps s (borrowed) for the next frames. */
+void view_ingest_follow(ConsoleView *v, const FollowStatus *s);
 /* 1 for DONE, FAILED, ABORTED, BLOCKED. */
 int view_run_final(RunnerState s);
 /* 1 once a quit the operator asked for may leave: the copy (or the run)

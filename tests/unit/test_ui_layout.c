@@ -16,15 +16,37 @@ static int inside(UiRect r, int w, int h) {
     return r.x >= 0 && r.y >= 0 && r.w > 0 && r.h > 0 && r.x + r.w <= w && r.y + r.h <= h;
 }
 
-/* runbook_rows < 0: a copy's layout; else a runbook run wanting that many. */
-static void check_size_mode(int w, int h, int runbook_rows) {
+/* Which panels each kind of screen places. */
+enum { MODE_COPY, MODE_RUN, MODE_RUN_FOLLOWER, MODE_RUN_FOLLOWER_COPY, MODE_FOLLOW };
+static const char *const mode_names[] = {"", " (run)", " (run, follower)", " (run, follower + copy)",
+                                         " (follow)"};
+
+static int expected(int mode, PanelId p) {
+    switch (mode) {
+    case MODE_COPY:
+    case MODE_RUN: return p != PANEL_FOLLOWER;
+    case MODE_RUN_FOLLOWER: return p != PANEL_THROUGHPUT && p != PANEL_WORKERS;
+    case MODE_RUN_FOLLOWER_COPY: return p != PANEL_WORKERS;
+    case MODE_FOLLOW: return p == PANEL_FOLLOWER || p == PANEL_SERVERS || p == PANEL_LOG;
+    }
+    return 0;
+}
+
+static void compute(int mode, int w, int h, int runbook_rows, Layout *L) {
+    switch (mode) {
+    case MODE_COPY: layout_compute(w, h, L); break;
+    case MODE_RUN: layout_compute_run(w, h, runbook_rows, L); break;
+    case MODE_RUN_FOLLOWER: layout_compute_run_follower(w, h, runbook_rows, 0, L); break;
+    case MODE_RUN_FOLLOWER_COPY: layout_compute_run_follower(w, h, runbook_rows, 1, L); break;
+    case MODE_FOLLOW: layout_compute_follow(w, h, L); break;
+    }
+}
+
+static void check_size_in(int mode, int w, int h, int runbook_rows) {
     Layout L;
-    if (runbook_rows < 0)
-        layout_compute(w, h, &L);
-    else
-        layout_compute_run(w, h, runbook_rows, &L);
+    compute(mode, w, h, runbook_rows, &L);
     char where[64];
-    snprintf(where, sizeof where, "%dx%d%s", w, h, runbook_rows >= 0 ? " (run)" : "");
+    snprintf(where, sizeof where, "%dx%d%s", w, h, mode_names[mode]);
     if (L.too_small) fail_msg("%s: too_small set", where);
     if (L.w != w || L.h != h) fail_msg("%s: size not recorded", where);
 
@@ -32,7 +54,16 @@ static void check_size_mode(int w, int h, int runbook_rows) {
     int n = 0;
     all[n++] = L.status;
     all[n++] = L.hints;
-    for (int p = 0; p < PANEL__COUNT; p++) all[n++] = L.panel[p];
+    for (int p = 0; p < PANEL__COUNT; p++) {
+        if (layout_placed(&L, (PanelId)p) != expected(mode, (PanelId)p))
+            fail_msg("%s: %s is %splaced", where, panel_title((PanelId)p),
+                     layout_placed(&L, (PanelId)p) ? "" : "not ");
+        if (!expected(mode, (PanelId)p)) {
+            if (L.panel[p].w || L.panel[p].h) fail_msg("%s: %s has a rectangle", where, panel_title((PanelId)p));
+            continue;
+        }
+        all[n++] = L.panel[p];
+    }
 
     for (int i = 0; i < n; i++)
         if (!inside(all[i], w, h))
@@ -48,6 +79,7 @@ static void check_size_mode(int w, int h, int runbook_rows) {
     if (L.hints.y != h - 1 || L.hints.w != w || L.hints.h != 1)
         fail_msg("%s: hints are not the full bottom row", where);
     for (int p = 0; p < PANEL__COUNT; p++) {
+        if (!expected(mode, (PanelId)p)) continue;
         if (L.panel[p].h < layout_min_height((PanelId)p))
             fail_msg("%s: %s is %d rows, below its minimum %d", where, panel_title((PanelId)p),
                      L.panel[p].h, layout_min_height((PanelId)p));
@@ -55,8 +87,12 @@ static void check_size_mode(int w, int h, int runbook_rows) {
                                         L.panel[p].w);
     }
     /* Content widths the panels were designed for. */
-    if (L.panel[PANEL_WORKERS].w < 31) fail_msg("%s: workers narrower than 31", where);
-    if (L.panel[PANEL_THROUGHPUT].w < 46) fail_msg("%s: throughput narrower than 46", where);
+    if (expected(mode, PANEL_WORKERS) && L.panel[PANEL_WORKERS].w < 31)
+        fail_msg("%s: workers narrower than 31", where);
+    if (expected(mode, PANEL_THROUGHPUT) && L.panel[PANEL_THROUGHPUT].w < 46)
+        fail_msg("%s: throughput narrower than 46", where);
+    if (expected(mode, PANEL_FOLLOWER) && L.panel[PANEL_FOLLOWER].w < 31)
+        fail_msg("%s: follower narrower than 31", where);
 
     /* Every row between the bars belongs to some panel column: count the
      * cells covered in the main column's first cell. */
@@ -67,6 +103,10 @@ static void check_size_mode(int w, int h, int runbook_rows) {
             if (r.x == 0 && y >= r.y && y < r.y + r.h) covered++;
         }
     if (covered != h - 2) fail_msg("%s: left column covers %d of %d rows", where, covered, h - 2);
+}
+
+static void check_size_mode(int w, int h, int runbook_rows) {
+    check_size_in(runbook_rows < 0 ? MODE_COPY : MODE_RUN, w, h, runbook_rows);
 }
 
 static void check_size(int w, int h) {
@@ -108,6 +148,42 @@ static void test_run_every_size(void **state) {
     assert_true(L.panel[PANEL_RUNBOOK].h >= 10);
     layout_compute_run(79, 24, 9, &L);
     assert_true(L.too_small);
+}
+
+/* ferry follow, and a run with its background follower: every size. */
+static void test_follow_every_size(void **state) {
+    (void)state;
+    for (int w = LAYOUT_MIN_W; w <= 300; w++)
+        for (int h = LAYOUT_MIN_H; h <= 100; h++) {
+            check_size_in(MODE_FOLLOW, w, h, 0);
+            if (w % 3 == 0) {
+                check_size_in(MODE_RUN_FOLLOWER, w, h, 9);
+                check_size_in(MODE_RUN_FOLLOWER_COPY, w, h, 9);
+            }
+        }
+    Layout L;
+    layout_compute_follow(80, 24, &L);
+    assert_true(L.follow);
+    /* the follower on top, all its rows at 80x24; the log keeps warnings visible */
+    assert_int_equal(L.panel[PANEL_FOLLOWER].y, 1);
+    assert_int_equal(L.panel[PANEL_FOLLOWER].w, 80);
+    assert_true(L.panel[PANEL_FOLLOWER].h >= 8);
+    assert_true(L.panel[PANEL_LOG].h >= 7);
+    layout_compute_follow(200, 60, &L);
+    assert_int_equal(L.panel[PANEL_SERVERS].y, L.panel[PANEL_FOLLOWER].y); /* side by side */
+    layout_compute_follow(79, 24, &L);
+    assert_true(L.too_small);
+    /* a run: the follower takes the band of throughput | workers */
+    Layout run;
+    layout_compute_run(120, 40, 9, &run);
+    layout_compute_run_follower(120, 40, 9, 0, &L);
+    assert_int_equal(L.panel[PANEL_FOLLOWER].y, run.panel[PANEL_THROUGHPUT].y);
+    assert_int_equal(L.panel[PANEL_FOLLOWER].w, 120);
+    assert_int_equal(L.panel[PANEL_RUNBOOK].h, run.panel[PANEL_RUNBOOK].h);
+    /* beside a running copy: in the workers' place */
+    layout_compute_run_follower(120, 40, 9, 1, &L);
+    assert_int_equal(L.panel[PANEL_FOLLOWER].x, run.panel[PANEL_WORKERS].x);
+    assert_int_equal(L.panel[PANEL_THROUGHPUT].w, run.panel[PANEL_THROUGHPUT].w);
 }
 
 static void test_too_small(void **state) {
@@ -188,6 +264,7 @@ int main(void) {
         cmocka_unit_test(test_80x24_exact),       cmocka_unit_test(test_sidebar_from_160),
         cmocka_unit_test(test_extra_height_goes_to_log), cmocka_unit_test(test_titles),
         cmocka_unit_test(test_overlap_helper),    cmocka_unit_test(test_run_every_size),
+        cmocka_unit_test(test_follow_every_size),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
