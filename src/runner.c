@@ -56,6 +56,15 @@ typedef struct StepRun {
     char end_prompt[400];
 } StepRun;
 
+/* What an action's host functions get as ud: the runner and the step. One
+ * per step, inside the Runner, so that an action that keeps its host past
+ * its step (follow: the background follower's set_follower) holds a
+ * pointer that stays valid as long as the runner. */
+typedef struct HostCtx {
+    struct Runner *r;
+    int idx;
+} HostCtx;
+
 typedef struct Figure {
     char name[48];
     long long value;
@@ -96,6 +105,8 @@ struct Runner {
     StepRun st[RUNBOOK_MAX_STEPS];
     char prompt[400];
 
+    HostCtx hosts[RUNBOOK_MAX_STEPS];
+
     Engine *engine;
     int engine_step;
     EngineSnapshot *last_engine;
@@ -107,6 +118,13 @@ struct Runner {
     ReplState *repl_state;  /* scratch for runner_snapshot, under lock */
     ReplView *last_repl;
     int have_last_repl;
+    /* The background follower of a follow step (host_set_follower): it
+     * outlives the step that started it, so follow_step stays that step;
+     * the last status is kept once the action has let go of it. */
+    Follower *follower;
+    int follow_step;
+    FollowStatus *last_follow;
+    int have_last_follow;
     /* Consumer-group samplers, source and target (NULL: not sampling);
      * their own threads, started and stopped with the run. */
     int groups_budget;
@@ -219,10 +237,6 @@ static int runner_journal(Runner *r, JRec *rec) {
 
 /* --------------------------------------------------------- action host */
 
-typedef struct HostCtx {
-    Runner *r;
-    int idx;
-} HostCtx;
 
 static int host_stopping(void *ud) {
     HostCtx *h = ud;
@@ -301,6 +315,26 @@ static void host_set_repl(void *ud, ReplMonitor *m) {
         r->repl_step = h->idx;
         r->have_last_repl = 0;
     }
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* The action passes NULL before it stops the follower, so r->follower is
+ * never a stopped one; follow_status() only copies a struct under the
+ * follower's own mutex (taken inside r->lock; the follower never takes
+ * r->lock). */
+static void host_set_follower(void *ud, Follower *f) {
+    HostCtx *h = ud;
+    Runner *r = h->r;
+    pthread_mutex_lock(&r->lock);
+    if (!f && r->follower) {
+        follow_status(r->follower, r->last_follow); /* the last status, kept */
+        r->have_last_follow = 1;
+    }
+    if (f && f != r->follower) {
+        r->follow_step = h->idx; /* the step that started it, not a later one */
+        r->have_last_follow = 0;
+    }
+    r->follower = f;
     pthread_mutex_unlock(&r->lock);
 }
 
@@ -545,7 +579,9 @@ static void runner_run_step(Runner *r, int i, int *stop) {
     }
     runner_log(r, EV_INFO, i, "started: %s", st->title);
 
-    HostCtx hc = {r, i};
+    HostCtx *hc = &r->hosts[i];
+    hc->r = r;
+    hc->idx = i;
     ActionCtx ctx;
     memset(&ctx, 0, sizeof(ctx));
     ctx.rb = r->rb;
@@ -570,7 +606,7 @@ static void runner_run_step(Runner *r, int i, int *stop) {
         snprintf(report, sizeof(report), "%sferry-report-%s-%s-%d.txt", dir, r->run_id, st->id, r->attempt);
     }
     ctx.report_path = report;
-    ctx.host.ud = &hc;
+    ctx.host.ud = hc;
     ctx.host.stopping = host_stopping;
     ctx.host.log = host_log;
     ctx.host.figure = host_figure;
@@ -578,6 +614,7 @@ static void runner_run_step(Runner *r, int i, int *stop) {
     ctx.host.checkpoint = host_checkpoint;
     ctx.host.paused_until = host_paused_until;
     ctx.host.set_repl = host_set_repl;
+    ctx.host.set_follower = host_set_follower;
     ctx.host.await_end = host_await_end;
     ctx.host.end_requested = host_end_requested;
 
@@ -746,6 +783,7 @@ static void runner_destroy(Runner *r) {
     free(r->last_engine);
     free(r->repl_state);
     free(r->last_repl);
+    free(r->last_follow);
     runner_step_extras_clear(r);
     copy_options_free(&r->copy);
     pthread_mutex_destroy(&r->log_lock);
@@ -786,7 +824,9 @@ Runner *runner_create(const RunnerOptions *o, char *err, size_t errlen) {
     r->repl_state = calloc(1, sizeof(*r->repl_state));
     r->last_repl = calloc(1, sizeof(*r->last_repl));
     r->repl_step = -1;
-    if (!r->last_engine || !r->repl_state || !r->last_repl) {
+    r->last_follow = calloc(1, sizeof(*r->last_follow));
+    r->follow_step = -1;
+    if (!r->last_engine || !r->repl_state || !r->last_repl || !r->last_follow) {
         util_err(err, errlen, "out of memory");
         goto fail;
     }
@@ -1126,6 +1166,14 @@ void runner_snapshot(Runner *r, RunnerSnapshot *out) {
         out->repl = *r->last_repl;
     else
         memset(&out->repl, 0, sizeof(out->repl));
+    out->follow_live = r->follower != NULL;
+    out->follow_step = r->follower || r->have_last_follow ? r->follow_step : -1;
+    if (r->follower)
+        follow_status(r->follower, &out->follow);
+    else if (r->have_last_follow)
+        out->follow = *r->last_follow;
+    else
+        memset(&out->follow, 0, sizeof(out->follow));
     util_strlcpy(out->reason, r->reason, sizeof(out->reason));
     pthread_mutex_unlock(&r->lock);
     out->nlog = runner_log_copy(r, out->log, RUNNER_SNAPSHOT_LOG);

@@ -21,6 +21,7 @@
 
 #include "engine.h"
 #include "eventlog.h"
+#include "follow.h"
 #include "groups.h"
 #include "repl.h"
 #include "runbook.h"
@@ -106,6 +107,9 @@ typedef struct RunnerSnapshot {
     int repl_step;                   /* step the replication view belongs to; -1 none */
     int repl_live;                   /* 1 = that step still watches (else its last view) */
     ReplView repl;
+    int follow_step;                 /* step that started the background follower; -1 none */
+    int follow_live;                 /* 1 = it still runs (else follow is its last status) */
+    FollowStatus follow;
     char reason[FERRY_ERR_LEN];      /* why FAILED / ABORTED / BLOCKED */
     int nlog;
     RunnerEvent log[RUNNER_SNAPSHOT_LOG]; /* newest last; seq increases */
