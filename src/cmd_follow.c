@@ -1,20 +1,33 @@
 /* cmd_follow — `ferry follow`: ferry follows the source as a replica (PSYNC)
- * and applies what it receives to the target, until Ctrl-C. Prints one
- * status line a second (or JSON lines with --json) and the follower's
- * warnings. The console has no follow view yet: with a terminal the same
- * lines are printed.
+ * and applies what it receives to the target, until the operator stops it.
+ *
+ * With a terminal it opens the console: the Follower panel (is it caught
+ * up, is anything wrong), the servers, and the follower's log; q asks,
+ * then ferry stops the follower (follow_stop, on this thread once the
+ * console has closed: the UI thread never does network I/O) and exits.
+ * Without one (or with --no-tui) it prints one status line a second, or
+ * JSON lines with --json, and the follower's warnings, until Ctrl-C.
+ *
+ * The console's Servers panel is sampled here, by one thread of our own
+ * (engine_sample_server, once a second, its own two connections).
  *
  * Exit codes: 0 stopped by the operator, 1 the follower failed (the reason
  * is the last line on stderr), 2 usage. */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cli_common.h"
 #include "cmd.h"
+#include "console.h"
 #include "follow.h"
 #include "progress.h"
+#include "runctl.h"
+#include "serverinfo.h"
 #include "util.h"
 
 int cmd_follow(int argc, char **argv);
@@ -37,7 +50,12 @@ static const char follow_usage[] =
     "                               Without it the target's dbs must be empty\n"
     "  --listening-port N           the port ferry announces to the source (REPLCONF listening-port);\n"
     "                               default: the target's port, so the source lists the follower under it\n"
-    "  --no-tui, --json             status lines (the default), or JSON lines\n"
+    "  --state FILE                 keeps the follower's position (replication id, applied offset) in FILE;\n"
+    "                               rerunning with the same FILE continues where it stopped, without a new\n"
+    "                               snapshot (after a clean stop: q, Ctrl-C)\n"
+    "  --no-tui, --json             on a terminal ferry opens the console (Follower, Servers, Log; q quits,\n"
+    "                               ? lists the keys); --no-tui prints status lines instead, --json JSON lines\n"
+    "  --theme NAME, --ascii        the console's colours and glyphs, as for ferry copy\n"
     "  TLS and timeouts: as for ferry copy (ferry copy --help)\n"
     "\n"
     "Cutover: pause writes on the source, wait until the source lists the follower's acknowledged offset\n"
@@ -95,16 +113,157 @@ static void print_status(const FollowStatus *s, int json) {
     fflush(stdout);
 }
 
+/* ---- the console's backend ------------------------------------------- */
+
+/* What the console reads, filled off the UI thread: the servers by our
+ * sampler, the follower's status and events by follow.c (copies under its
+ * lock). */
+typedef struct FollowConsole {
+    Follower *f;
+    const CopyOptions *o;
+    EventLog log;        /* the follower's events, then the console's own lines */
+    uint64_t seen;       /* follower events already in log */
+    pthread_mutex_t lock;
+    ServerSnapshot srv[2];
+    int64_t srv_ok_ms[2];
+    atomic_int closing;
+    pthread_t sampler;
+    int sampler_started;
+} FollowConsole;
+
+/* Keys in the dbs the follower writes: the mapped ones, else every db. */
+static uint64_t plan_keys(const CopyOptions *o, const ServerInfo *si, int side) {
+    uint64_t keys = 0;
+    if (o->dbmap.n == 0) {
+        for (int d = 0; d < SERVERINFO_MAX_DB; d++) keys += si->db_keys[d];
+        return keys;
+    }
+    for (int i = 0; i < o->dbmap.n; i++) {
+        int db = side == 0 ? o->dbmap.src[i] : o->dbmap.dst[i];
+        if (db >= 0 && db < SERVERINFO_MAX_DB) keys += si->db_keys[db];
+    }
+    return keys;
+}
+
+static void *fc_sampler_main(void *arg) {
+    FollowConsole *fc = arg;
+    runctl_block_signals();
+    Conn *c[2] = {NULL, NULL};
+    while (!atomic_load(&fc->closing)) {
+        for (int side = 0; side < 2; side++) {
+            ServerSnapshot s;
+            ServerInfo si;
+            pthread_mutex_lock(&fc->lock);
+            s = fc->srv[side];
+            pthread_mutex_unlock(&fc->lock);
+            int ok = engine_sample_server(&c[side], side == 0 ? &fc->o->source : &fc->o->target,
+                                          side == 0 ? "ferry-mon-src" : "ferry-mon-dst", &s, &si);
+            if (ok) s.keys = plan_keys(fc->o, &si, side);
+            pthread_mutex_lock(&fc->lock);
+            if (ok) fc->srv_ok_ms[side] = util_mono_ms();
+            memcpy(s.label, fc->srv[side].label, sizeof(s.label));
+            fc->srv[side] = s;
+            pthread_mutex_unlock(&fc->lock);
+        }
+        for (int i = 0; i < 20 && !atomic_load(&fc->closing); i++) util_sleep_ms(50);
+    }
+    for (int i = 0; i < 2; i++)
+        if (c[i]) conn_close(c[i]);
+    return NULL;
+}
+
+static void fc_snapshot(void *ctx, EngineSnapshot *out) {
+    FollowConsole *fc = ctx;
+    memset(out, 0, sizeof(*out));
+    out->state = ENGINE_RUNNING; /* the console reads the follower's state instead */
+    Event ev[32];
+    int n;
+    while ((n = follow_events(fc->f, fc->seen, ev, 32)) > 0) {
+        for (int i = 0; i < n; i++) {
+            fc->seen = ev[i].seq;
+            eventlog_add(&fc->log, ev[i].level, "%s", ev[i].text);
+        }
+        if (n < 32) break;
+    }
+    int64_t now = util_mono_ms();
+    pthread_mutex_lock(&fc->lock);
+    for (int side = 0; side < 2; side++) {
+        ServerSnapshot *s = side == 0 ? &out->source : &out->target;
+        *s = fc->srv[side];
+        s->age_ms = fc->srv_ok_ms[side] ? now - fc->srv_ok_ms[side] : -1;
+        s->status = !fc->srv_ok_ms[side] ? RATE_INIT : s->age_ms > 3000 ? RATE_STALE : RATE_OK;
+    }
+    pthread_mutex_unlock(&fc->lock);
+    out->nlog = eventlog_copy(&fc->log, 0, out->log, ENGINE_SNAPSHOT_LOG);
+}
+
+static void fc_log(void *ctx, EventLevel lvl, const char *text) {
+    FollowConsole *fc = ctx;
+    eventlog_add(&fc->log, lvl, "%s", text);
+}
+
+static void fc_status(void *ctx, FollowStatus *out) {
+    FollowConsole *fc = ctx;
+    follow_status(fc->f, out);
+}
+
+/* Runs the console until the operator quits (or the terminal goes). 0, or
+ * -1 with a message when the terminal could not be opened. */
+static int follow_console(Follower *f, const CopyOptions *o, const CopyCli *cli, const char *state_path,
+                          char *err, size_t errlen) {
+    FollowConsole *fc = calloc(1, sizeof(*fc));
+    if (!fc) return util_err(err, errlen, "out of memory");
+    fc->f = f;
+    fc->o = o;
+    eventlog_init(&fc->log);
+    pthread_mutex_init(&fc->lock, NULL);
+    char sl[300], tl[300], title[700], note[300];
+    uri_format_redacted(&o->source.uri, sl, sizeof(sl));
+    uri_format_redacted(&o->target.uri, tl, sizeof(tl));
+    /* the label is the URI; the panel names the side */
+    util_strlcpy(fc->srv[0].label, sl, sizeof(fc->srv[0].label));
+    util_strlcpy(fc->srv[1].label, tl, sizeof(fc->srv[1].label));
+    snprintf(title, sizeof(title), "follow  %s → %s", sl, tl);
+    if (state_path)
+        snprintf(note, sizeof(note), "Its position stays in %s: rerun with it to continue.", state_path);
+    else
+        snprintf(note, sizeof(note), "Without --state, a rerun starts over with a new snapshot.");
+    atomic_init(&fc->closing, 0);
+    fc->sampler_started = pthread_create(&fc->sampler, NULL, fc_sampler_main, fc) == 0;
+
+    ConsoleBackend b;
+    memset(&b, 0, sizeof(b));
+    b.ctx = fc;
+    b.snapshot = fc_snapshot;
+    b.log = fc_log;
+    b.follow_status = fc_status;
+    ConsoleOptions co;
+    console_options_init(&co);
+    co.theme = cli->theme;
+    co.ascii = cli->ascii ? 1 : -1;
+    co.title = title;
+    co.quit_note = note;
+    int rc = console_run(&b, &co, err, errlen);
+
+    atomic_store(&fc->closing, 1);
+    if (fc->sampler_started) pthread_join(fc->sampler, NULL);
+    pthread_mutex_destroy(&fc->lock);
+    eventlog_destroy(&fc->log);
+    free(fc);
+    return rc;
+}
+
 int cmd_follow(int argc, char **argv) {
     char err[FERRY_ERR_LEN];
     long port = 0;
+    const char *state_path = NULL;
     /* Our own options out, the rest through the copy parser. */
     char **args = malloc(sizeof(*args) * (size_t)(argc + 1));
     if (!args) return 1;
     int n = 0;
     for (int i = 0; i < argc; i++) {
         static const char *const refused[] = {"--type", "--type-based", "--workers", "--batch", "--scan-count",
-                                              "--rate", "--report", "--theme", "--ascii", NULL};
+                                              "--rate", "--report", NULL};
         for (int j = 0; i > 0 && refused[j]; j++)
             if (!strcmp(argv[i], refused[j])) {
                 fprintf(stderr, "ferry follow: %s does not apply to follow%s (see ferry follow --help)\n", argv[i],
@@ -124,6 +283,15 @@ int cmd_follow(int argc, char **argv) {
                 return 2;
             }
             i++;
+            continue;
+        }
+        if (i > 0 && !strcmp(argv[i], "--state")) {
+            if (i + 1 >= argc || !argv[i + 1][0]) {
+                fprintf(stderr, "ferry follow: --state needs a file (see ferry follow --help)\n");
+                free(args);
+                return 2;
+            }
+            state_path = argv[++i];
             continue;
         }
         args[n++] = argv[i];
@@ -165,7 +333,9 @@ int cmd_follow(int argc, char **argv) {
         }
         o->source.uri.db = o->target.uri.db = -1;
     }
-    FollowOptions fo = {.copy = o, .listening_port = (int)port};
+    /* An existing state file: continue from the position saved in it. */
+    FollowOptions fo = {.copy = o, .listening_port = (int)port, .state_path = state_path,
+                        .resume = state_path && access(state_path, F_OK) == 0};
     Follower *f = follow_start(&fo, err, sizeof(err));
     if (!f) {
         fprintf(stderr, "ferry follow: %s\n", err);
@@ -174,15 +344,24 @@ int cmd_follow(int argc, char **argv) {
     }
     uint64_t seen = 0;
     FollowStatus st;
-    int64_t last = 0;
-    for (;;) {
-        util_sleep_ms(100);
+    int64_t last = 0, console_failed = 0;
+    if (!cli.no_tui && !cli.json && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO)) {
+        int crc = follow_console(f, o, &cli, state_path, err, sizeof(err));
         follow_status(f, &st);
-        seen = print_events(f, seen, cli.json);
-        if (st.state == FOLLOW_FAILED || cmd_signals) break;
-        if (util_mono_ms() - last >= 1000) {
-            print_status(&st, cli.json);
-            last = util_mono_ms();
+        if (crc != 0) {
+            fprintf(stderr, "ferry follow: %s\n", err);
+            console_failed = 1;
+        }
+    } else {
+        for (;;) {
+            util_sleep_ms(100);
+            follow_status(f, &st);
+            seen = print_events(f, seen, cli.json);
+            if (st.state == FOLLOW_FAILED || cmd_signals) break;
+            if (util_mono_ms() - last >= 1000) {
+                print_status(&st, cli.json);
+                last = util_mono_ms();
+            }
         }
     }
     int failed = st.state == FOLLOW_FAILED;
@@ -195,8 +374,13 @@ int cmd_follow(int argc, char **argv) {
         fprintf(stderr, "ferry follow: %s\n", reason);
         return 1;
     }
-    printf("stopped at applied offset %lld (replication id %s); a new ferry follow starts with a new snapshot: "
-           "empty the target's dbs first, or give --on-conflict replace\n",
-           st.offset, st.replid[0] ? st.replid : "none");
-    return 0;
+    if (state_path)
+        printf("stopped at applied offset %lld (replication id %s); the position is kept in %s: ferry follow "
+               "--state %s continues from it without a new snapshot\n",
+               st.offset, st.replid[0] ? st.replid : "none", state_path, state_path);
+    else
+        printf("stopped at applied offset %lld (replication id %s); a new ferry follow starts with a new snapshot: "
+               "empty the target's dbs first, or give --on-conflict replace\n",
+               st.offset, st.replid[0] ? st.replid : "none");
+    return console_failed ? 1 : 0;
 }
