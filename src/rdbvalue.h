@@ -31,7 +31,8 @@
  *           HPEXPIREAT key ms FIELDS n f… when the target has it (7.4+);
  *           otherwise the field is written without its TTL and counted in
  *           RvResult.field_ttls_lost; a field already expired is skipped
- *           (RvResult.fields_expired).
+ *           (RvResult.fields_expired). When every field has expired no
+ *           command is emitted (commands == 0): the key must not exist.
  *   stream  XADD key <id> f v … for every live entry in ID order; then the
  *           consumer groups (XGROUP CREATE key g <last-delivered>
  *           ENTRIESREAD n, or MKSTREAM for an empty stream), consumers
@@ -66,15 +67,22 @@ typedef enum {
  * to dst_rdb (serverinfo_rdb_for: 10 for Redis 7.0, 80 for Valkey 9...).
  * payload_rdb: the payload's footer version; rdb_type: its first byte;
  * valkey: the payload came from a "VALKEY" snapshot (type 22 differs).
- * type_based: the operator asked for commands. */
+ * type_based: the operator asked for commands. Payload versions are
+ * compared as serverinfo_payload_compatible() does; when they do not fit,
+ * RV_RESTORE_REVERSION if the type byte means the same in the target's
+ * version (the caller then calls rdbvalue_set_version(p, len, dst_rdb)),
+ * else RV_COMMANDS. */
 RvPlan rdbvalue_plan(int rdb_type, int payload_rdb, int valkey, int dst_rdb, int type_based);
 
-/* The lowest payload version that has this type byte; 0 = unknown type. */
+/* The lowest payload version that has this type byte (1 for the oldest
+ * types and encodings, which every server ferry meets loads); 0 = unknown,
+ * or type 6 (pre-GA modules, which no current server loads), or 23-25 in
+ * a Valkey payload. */
 int rdbvalue_type_min_version(int rdb_type, int valkey);
 
 /* Rewrites a payload's footer in place: version (2 bytes, little endian)
  * and CRC64 over everything before the checksum. len includes the footer.
- * -1 when len is shorter than a footer. */
+ * -1 when len cannot hold a type byte and a footer, or version is not 0..65535. */
 int rdbvalue_set_version(unsigned char *payload, size_t len, int version);
 
 /* One command: argc arguments (binary-safe, lens[i] bytes each). Returns
@@ -83,8 +91,12 @@ typedef int (*RvEmitFn)(void *ud, int argc, const char **argv, const size_t *len
 
 typedef struct RvOptions {
     int batch;        /* elements per command (SADD members, XADD is one entry); 0 = 128 */
-    int dst_version;  /* target's major*100+minor (700 = 7.0); 0 = 700 */
+    int dst_version;  /* target's major*100+minor (700 = 7.0); 0 = 700. For a
+                       * Valkey target its Valkey version (900 = 9.0) with dst_valkey */
     int64_t now_ms;   /* wall-clock ms: hash fields expired before it are skipped; 0 = now */
+    int valkey;       /* the payload came from a "VALKEY" snapshot (type 22 is Valkey's
+                       * hash); a footer version >= 80 says so too */
+    int dst_valkey;   /* the target is Valkey: HPEXPIREAT from 9.0, stream fields from 7.2 */
 } RvOptions;
 
 typedef struct RvResult {
@@ -98,7 +110,8 @@ typedef struct RvResult {
  * type byte + value, with or without the 10-byte footer: has_footer says).
  * o may be NULL; res may be NULL. Returns 0; the emit function's non-zero
  * return; or -1 with a one-line message naming the key when the payload is
- * malformed or its type cannot be rebuilt (module values). On -1 or an
+ * malformed (also: a footer whose CRC64 does not match) or its type
+ * cannot be rebuilt (module values). On -1 or an
  * emit stop, commands already emitted built part of the value: the caller
  * removes the key (or its temporary name). */
 int rdbvalue_commands(const unsigned char *payload, size_t len, int has_footer, const char *key,
