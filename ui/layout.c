@@ -160,11 +160,24 @@ void layout_compute_run_follower(int w, int h, int runbook_rows, int copy_live, 
     if (copy_live) {
         /* the copy keeps its throughput; the follower replaces the workers */
         L->panel[PANEL_FOLLOWER] = wk;
-    } else {
-        L->panel[PANEL_FOLLOWER] = rect(t.x, t.y, wk.x + wk.w - t.x, t.h);
-        memset(&L->panel[PANEL_THROUGHPUT], 0, sizeof(UiRect));
+        memset(&L->panel[PANEL_WORKERS], 0, sizeof(UiRect));
+        return;
     }
+    memset(&L->panel[PANEL_THROUGHPUT], 0, sizeof(UiRect));
     memset(&L->panel[PANEL_WORKERS], 0, sizeof(UiRect));
+    /* The band grew for sparklines the follower does not draw: it keeps
+     * its rows plus one (a wrapped error), the panels below it in its
+     * column move up and the log takes what is left. */
+    int bx = t.x, bw = wk.x + wk.w - t.x, want = min_h[PANEL_FOLLOWER] + 1;
+    int shift = t.h > want ? t.h - want : 0;
+    L->panel[PANEL_FOLLOWER] = rect(bx, t.y, bw, t.h - shift);
+    if (!shift) return;
+    for (int p = 0; p < PANEL__COUNT; p++) {
+        UiRect *r = &L->panel[p];
+        if (p == PANEL_FOLLOWER || !layout_placed(L, (PanelId)p)) continue;
+        if (r->y >= t.y + t.h && r->x >= bx && r->x + r->w <= bx + bw) r->y -= shift;
+    }
+    L->panel[PANEL_LOG].h += shift; /* the bottom of that column */
 }
 
 void layout_compute_follow(int w, int h, Layout *L) {

@@ -199,7 +199,8 @@ static void row_offsets(const UiCanvas *b, int row, const FollowStatus *s, const
     fmt_offset(rd, sizeof rd, s->received, gl->unknown);
     /* applied and source side by side: the two an SRE compares */
     item(&f, "applied", ap, ROLE_VALUE);
-    item(&f, "source", so, m->sample_stale ? ROLE_STALE : ROLE_VALUE);
+    /* a sample taken before what is applied: shown, but not as news */
+    item(&f, "source", so, m->sample_stale ? ROLE_STALE : s->source_offset < s->offset ? ROLE_DIM : ROLE_VALUE);
     item(&f, "acked", ak, s->acked >= 0 && s->acked < s->offset ? ROLE_VALUE_WARN : ROLE_VALUE);
     item(&f, "read", rd, m->unapplied > 0 ? ROLE_VALUE_WARN : ROLE_VALUE);
 }

@@ -180,6 +180,12 @@ static void test_follow_every_size(void **state) {
     assert_int_equal(L.panel[PANEL_FOLLOWER].y, run.panel[PANEL_THROUGHPUT].y);
     assert_int_equal(L.panel[PANEL_FOLLOWER].w, 120);
     assert_int_equal(L.panel[PANEL_RUNBOOK].h, run.panel[PANEL_RUNBOOK].h);
+    /* no room kept for sparklines it does not draw: the log gets it */
+    assert_int_equal(L.panel[PANEL_FOLLOWER].h, layout_min_height(PANEL_FOLLOWER) + 1);
+    assert_int_equal(L.panel[PANEL_RUNBOOK].y, L.panel[PANEL_FOLLOWER].y + L.panel[PANEL_FOLLOWER].h);
+    assert_int_equal(L.panel[PANEL_LOG].y + L.panel[PANEL_LOG].h, 39);
+    assert_int_equal(L.panel[PANEL_LOG].h - run.panel[PANEL_LOG].h,
+                     run.panel[PANEL_THROUGHPUT].h - L.panel[PANEL_FOLLOWER].h);
     /* beside a running copy: in the workers' place */
     layout_compute_run_follower(120, 40, 9, 1, &L);
     assert_int_equal(L.panel[PANEL_FOLLOWER].x, run.panel[PANEL_WORKERS].x);
