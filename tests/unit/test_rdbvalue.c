@@ -127,7 +127,8 @@ static void w_listpack(W *out, const char *const *items, int n) {
 /* A ziplist; integers in their integer encodings. */
 static void w_ziplist(W *out, const char *const *items, int n) {
     W z = {0};
-    w_le(&z, 0, 10);
+    w_le(&z, 0, 8); /* zlbytes, zltail: set below */
+    w_le(&z, 0, 2); /* zllen */
     size_t prev = 0, tail = 10;
     for (int i = 0; i < n; i++) {
         tail = z.len;
