@@ -131,12 +131,13 @@ static int rv_lit(Rv *R, const void *p, size_t n) {
 
 static int rv_str(Rv *R, const char *s) { return rv_lit(R, s, strlen(s)); }
 
-/* An argument: referenced when it lies in the payload, else copied. */
+/* 1 if p[0..n) lies inside base[0..len). */
 static int rv_within(const unsigned char *p, size_t n, const unsigned char *base, size_t len) {
     uintptr_t a = (uintptr_t)p, b = (uintptr_t)base;
     return a >= b && a - b <= len && n <= len - (a - b);
 }
 
+/* An argument: referenced when it lies in the payload, else copied. */
 static int rv_put(Rv *R, const unsigned char *p, size_t n) {
     if (rv_within(p, n, R->payload, R->len)) return rv_lit(R, p, n);
     if (rv_grow(R, (void **)&R->arena, &R->acap, R->alen + n + 1, 1) != 0) return -1;
@@ -281,6 +282,28 @@ static int rv_packed(Rv *R, int kind, const unsigned char *p, size_t n, const ch
 static int rv_string_at(Rv *R, RdbCursor *c, const unsigned char **s, size_t *n, char num[24], const char *what) {
     if (rdb_cursor_string(c, s, n, num) != 0) return rv_bad(R, "%s cut short or badly encoded", what);
     return 0;
+}
+
+/* Skips one string without decoding it (LZF stays compressed). */
+static int rv_skip_string(Rv *R, RdbCursor *c, const char *what) {
+    uint64_t v, clen, ulen, n;
+    int enc, e2;
+    if (rdb_cursor_len(c, &v, &enc) != 0) goto bad;
+    if (enc < 0) {
+        n = v;
+    } else if (enc <= 2) {
+        n = 1u << enc;
+    } else if (enc == 3) {
+        if (rdb_cursor_len(c, &clen, &e2) != 0 || e2 >= 0 || rdb_cursor_len(c, &ulen, &e2) != 0 || e2 >= 0) goto bad;
+        n = clen;
+    } else {
+        goto bad;
+    }
+    if ((uint64_t)(c->end - c->p) < n) goto bad;
+    c->p += n;
+    return 0;
+bad:
+    return rv_bad(R, "%s cut short or badly encoded", what);
 }
 
 static int rv_len_at(Rv *R, RdbCursor *c, uint64_t *v, const char *what) {
@@ -881,15 +904,10 @@ static int rv_stream(Rv *R, int type, RdbCursor *c) {
     RvStream s;
     memset(&s, 0, sizeof s);
     int rc = -1;
-    const unsigned char *k;
-    size_t kl;
-    char num[24];
     if (rv_len_at(R, c, &s.nodes, "the stream node count") != 0) goto out;
     s.nc = (RdbCursor){c->p, c->end, NULL};
     for (uint64_t i = 0; i < s.nodes; i++) /* to the counters and groups, which come first on the target */
-        if (rv_string_at(R, c, &k, &kl, num, "a stream node key") != 0 ||
-            rv_string_at(R, c, &k, &kl, num, "a stream node") != 0)
-            goto out;
+        if (rv_skip_string(R, c, "a stream node key") != 0 || rv_skip_string(R, c, "a stream node") != 0) goto out;
     if (rv_stream_meta(R, type, c, &s) != 0) goto out;
     s.node_left = s.nodes;
     R->el.n = 0;

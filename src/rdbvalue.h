@@ -67,7 +67,8 @@ typedef enum {
  * to dst_rdb (serverinfo_rdb_for: 10 for Redis 7.0, 80 for Valkey 9...).
  * payload_rdb: the payload's footer version; rdb_type: its first byte;
  * valkey: the payload came from a "VALKEY" snapshot (type 22 differs).
- * type_based: the operator asked for commands. Payload versions are
+ * type_based: the operator asked for commands (module values then fail
+ * in rdbvalue_commands(): only RESTORE can carry them). Payload versions are
  * compared as serverinfo_payload_compatible() does; when they do not fit,
  * RV_RESTORE_REVERSION if the type byte means the same in the target's
  * version (the caller then calls rdbvalue_set_version(p, len, dst_rdb)),
