@@ -16,7 +16,9 @@
 #include "conn.h"
 #include "progress.h"
 #include "rdb.h"
+#include "rdbvalue.h"
 #include "repl.h"
+#include "serverinfo.h"
 #include "util.h"
 
 #define FOLLOW_READ_CHUNK (256 * 1024)
@@ -56,6 +58,11 @@ struct Follower {
     const char *state_path;     /* FollowOptions.state_path (copied), or NULL */
     int state_warned;
     int dirty;                  /* commands sent outside a transaction since applied last moved */
+    int dst_rdb, dst_version;   /* the target's payload version and major*100+minor */
+    int dst_valkey, snap_valkey;
+    unsigned char *scratch;     /* a payload whose footer version is lowered */
+    size_t scratch_cap;
+    uint64_t typed_failed, ttl_lost_logged;
     long long saved;            /* applied offset last written to the state file */
     int64_t saved_ms, sampled_ms;
     int have_data;              /* a snapshot was applied: the target holds our keys */
@@ -565,6 +572,78 @@ static int check_target_empty(Follower *f) {
     return rc;
 }
 
+static int rv_send(void *ud, int argc, const char **argv, const size_t *lens) {
+    return send_cmd(ud, argc, argv, lens);
+}
+
+/* One snapshot key the target cannot RESTORE (its version is older than
+ * the value's encoding, or --type-based): rebuilt from the snapshot's own
+ * bytes with type commands, then its expiry. Not from the live source: the
+ * stream that follows continues from the snapshot's value. As restore_key. */
+static int restore_typed(Follower *f, const RdbEvent *ev) {
+    if (f->o->on_conflict == CONFLICT_REPLACE) {
+        const char *argv[2] = {"DEL", ev->key};
+        size_t lens[2] = {3, ev->keylen};
+        if (send_cmd(f, 2, argv, lens) != 0) return -1;
+    }
+    RvOptions ro = {.dst_version = f->dst_version, .valkey = f->snap_valkey, .dst_valkey = f->dst_valkey};
+    RvResult res = {0};
+    char err[FERRY_ERR_LEN];
+    int rc = rdbvalue_commands(ev->payload, ev->payload_len, 1, ev->key, ev->keylen, &ro, rv_send, f, &res, err, sizeof(err));
+    if (rc != 0) {
+        if (f->st.state == FOLLOW_FAILED) return -1; /* the target link */
+        f->st.errors++;
+        if (f->typed_failed++ < FOLLOW_LOG_ERRORS)
+            flog(f, EV_WARN, "%s; the key is not on %s", err, f->tlabel);
+        const char *argv[2] = {"DEL", ev->key};
+        size_t lens[2] = {3, ev->keylen};
+        return send_cmd(f, 2, argv, lens) != 0 ? -1 : 1;
+    }
+    if (res.commands == 0) { /* a hash whose every field had expired */
+        f->st.snapshot_expired++;
+        return 1;
+    }
+    if (res.field_ttls_lost && f->ttl_lost_logged++ < FOLLOW_LOG_ERRORS)
+        flog(f, EV_WARN, "hash \"%.60s\": %llu fields with their own expiry written without it (%s has no HPEXPIREAT)",
+             ev->key, (unsigned long long)res.field_ttls_lost, f->tlabel);
+    if (ev->expire_ms > 0) {
+        char at[32];
+        int l = snprintf(at, sizeof(at), "%lld", (long long)ev->expire_ms);
+        const char *argv[3] = {"PEXPIREAT", ev->key, at};
+        size_t lens[3] = {9, ev->keylen, (size_t)l};
+        if (send_cmd(f, 3, argv, lens) != 0) return -1;
+    }
+    f->st.snapshot_typed++;
+    return 0;
+}
+
+/* One snapshot key into the target: RESTORE, RESTORE with the footer's
+ * version lowered to the target's, or type commands (rdbvalue_plan).
+ * 0 written, 1 not written (nothing left of it), -1 the follower failed. */
+static int restore_key(Follower *f, const RdbEvent *ev, int rdb_version, int valkey) {
+    f->snap_valkey = valkey;
+    RvPlan plan = rdbvalue_plan(ev->rdb_type, rdb_version, valkey, f->dst_rdb, f->o->type_based);
+    if (plan == RV_COMMANDS) return restore_typed(f, ev);
+    const unsigned char *payload = ev->payload;
+    if (plan == RV_RESTORE_REVERSION) {
+        if (ev->payload_len > f->scratch_cap) {
+            unsigned char *n = realloc(f->scratch, ev->payload_len);
+            if (!n) return fail(f, "out of memory");
+            f->scratch = n;
+            f->scratch_cap = ev->payload_len;
+        }
+        memcpy(f->scratch, ev->payload, ev->payload_len);
+        rdbvalue_set_version(f->scratch, ev->payload_len, f->dst_rdb);
+        payload = f->scratch;
+    }
+    const char *replace = f->o->on_conflict == CONFLICT_REPLACE ? "REPLACE" : NULL;
+    char ttl[32];
+    int tl = snprintf(ttl, sizeof(ttl), "%lld", (long long)(ev->expire_ms > 0 ? ev->expire_ms : 0));
+    const char *argv[6] = {"RESTORE", ev->key, ttl, (const char *)payload, "ABSTTL", replace};
+    size_t lens[6] = {7, ev->keylen, (size_t)tl, ev->payload_len, 6, replace ? 7 : 0};
+    return send_cmd(f, replace ? 6 : 5, argv, lens);
+}
+
 /* Reads the snapshot after +FULLRESYNC and applies it. leftover: the first
  * bytes of the stream, fed to rr. */
 static int load_snapshot(Follower *f, redisReader *rr, long long *fed) {
@@ -583,7 +662,6 @@ static int load_snapshot(Follower *f, redisReader *rr, long long *fed) {
     if (line[1] != 'E') f->st.snapshot_size = strtoull(line + 1, NULL, 10);
     f->st.snapshot_bytes = 0;
     rdb_reader_set_want(r, snap_want, f);
-    const char *replace = f->o->on_conflict == CONFLICT_REPLACE ? "REPLACE" : NULL;
     RdbEvent ev;
     int rc, last_pub = 0;
     uint64_t keys = 0;
@@ -594,13 +672,12 @@ static int load_snapshot(Follower *f, redisReader *rr, long long *fed) {
                 continue;
             }
             if (select_dst(f, map_db(f, ev.db)) != 0) break;
-            char ttl[32];
-            int tl = snprintf(ttl, sizeof(ttl), "%lld", (long long)(ev.expire_ms > 0 ? ev.expire_ms : 0));
-            const char *argv[6] = {"RESTORE", ev.key, ttl, (const char *)ev.payload, "ABSTTL", replace};
-            size_t lens[6] = {7, ev.keylen, (size_t)tl, ev.payload_len, 6, replace ? 7 : 0};
-            if (send_cmd(f, replace ? 6 : 5, argv, lens) != 0) break;
-            f->st.snapshot_keys++;
-            keys++;
+            int kr = restore_key(f, &ev, rdb_reader_version(r), rdb_reader_is_valkey(r));
+            if (kr < 0) break;
+            if (kr == 0) {
+                f->st.snapshot_keys++;
+                keys++;
+            }
         } else if (ev.type == RDB_EV_FUNCTION) {
             const char *argv[4] = {"FUNCTION", "LOAD", "REPLACE", ev.value};
             size_t lens[4] = {8, 4, 7, ev.valuelen};
@@ -637,9 +714,10 @@ static int load_snapshot(Follower *f, redisReader *rr, long long *fed) {
     *fed += (long long)lolen;
     rdb_reader_free(r);
     f->have_data = 1;
-    flog(f, EV_INFO, "snapshot applied: %llu keys restored, %llu already expired, %llu outside the db map and filters",
-         (unsigned long long)f->st.snapshot_keys, (unsigned long long)f->st.snapshot_expired,
-         (unsigned long long)f->st.snapshot_filtered);
+    flog(f, EV_INFO, "snapshot applied: %llu keys restored (%llu of them rebuilt with type commands), %llu already expired, "
+                     "%llu outside the db map and filters",
+         (unsigned long long)f->st.snapshot_keys, (unsigned long long)f->st.snapshot_typed,
+         (unsigned long long)f->st.snapshot_expired, (unsigned long long)f->st.snapshot_filtered);
     return 0;
 }
 
@@ -1071,6 +1149,14 @@ static void *follow_main(void *arg) {
         fail(f, "%s", err);
         return NULL;
     }
+    ServerInfo di;
+    if (serverinfo_fetch(f->dst, &di, err, sizeof(err)) != 0) {
+        fail(f, "%s", err);
+        return NULL;
+    }
+    f->dst_rdb = di.rdb_version;
+    f->dst_version = di.major * 100 + di.minor;
+    f->dst_valkey = !strcmp(di.server_name, "valkey");
     if (load_commands(f) != 0 || (!f->have_data && check_target_empty(f) != 0)) return NULL;
     if (f->st.resumed) {
         state_write(f, 0); /* running: a crash from here on leaves an unclean position */
@@ -1121,6 +1207,7 @@ static void follow_free(Follower *f) {
     for (int i = 0; i < f->ncmds; i++) free(f->cmds[i].name);
     free(f->cmds);
     free((char *)f->state_path);
+    free(f->scratch);
     eventlog_destroy(&f->log);
     pthread_mutex_destroy(&f->lock);
     free(f);

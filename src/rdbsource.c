@@ -30,7 +30,9 @@
 #include "queue.h"
 #include "runctl.h"
 #include "rdb.h"
+#include "rdbvalue.h"
 #include "serverinfo.h"
+#include "typecopy.h"
 #include "util.h"
 
 #define RS_BATCH_BYTES (4u << 20)     /* a batch closes at this many payload bytes */
@@ -45,6 +47,7 @@ enum { PLAN_MAP = 1, PLAN_SINGLE, PLAN_SAME };
 typedef struct RsItem {
     size_t key_off, key_len, pay_off, pay_len;
     int64_t expire_ms; /* absolute; 0 = none */
+    int typed;         /* rebuilt with type commands (rdbvalue_plan), not RESTOREd */
 } RsItem;
 
 /* Keys of one source db bound for one target db, payloads included. */
@@ -105,6 +108,8 @@ struct RdbSource {
     unsigned char *db_told;   /* bit per source db: "not in --db-map" said */
     int want_dst;             /* target db of the key rs_want() just accepted */
     uint64_t file_keys;       /* keys in the file (pre-pass) */
+    _Atomic uint64_t typed;   /* keys rebuilt with type commands */
+    _Atomic uint64_t field_ttls_lost;
 
     /* Under lock, for snapshots. */
     int cur_src, cur_dst, dbs_done, dbs_total, reader_finished;
@@ -120,8 +125,7 @@ struct RdbSource {
     char writer[96];
     int64_t ctime;
     uint64_t used_mem;
-    int nfunctions;
-    char first_function[64];
+    int nfunctions, functions_loaded, functions_failed;
 };
 
 /* ----------------------------------------------------------------- batches */
@@ -170,6 +174,7 @@ static int rsb_add(RsBatch *b, const char *key, size_t klen, const unsigned char
     memcpy(b->data + b->used, p, plen);
     b->used += plen;
     it->expire_ms = expire_ms;
+    it->typed = 0;
     return 0;
 }
 
@@ -193,6 +198,12 @@ static void rs_finalize_locked(RdbSource *s) {
         rsb_free(left);
     }
     stats_finish(&s->stats);
+    if (atomic_load(&s->typed))
+        eventlog_add(&s->log, EV_INFO, "%llu keys rebuilt with type commands (the target cannot RESTORE their encoding%s)",
+                     (unsigned long long)atomic_load(&s->typed), s->opt.type_based ? ", or --type-based" : "");
+    if (atomic_load(&s->field_ttls_lost))
+        eventlog_add(&s->log, EV_WARN, "%llu hash fields with their own expiry were written without it: the target (%s %s) has no HPEXPIREAT",
+                     (unsigned long long)atomic_load(&s->field_ttls_lost), s->dst_info.server_name, s->dst_info.version);
     pthread_mutex_lock(&s->report_lock);
     if (s->report) fflush(s->report);
     pthread_mutex_unlock(&s->report_lock);
@@ -426,6 +437,178 @@ static int rs_check_busy(RsWorker *w, const RsBatch *b, int nbusy, char *err, si
     return 0;
 }
 
+/* ---------------------------------------------------- type-based keys */
+
+typedef struct RsEmit {
+    RsWorker *w;
+    const char *tmp;
+    size_t tmplen;
+    uint64_t sent, drained;
+    int broke;
+    char first[256]; /* the first error reply */
+} RsEmit;
+
+/* Reads n replies; the first error's text into first (once). -1 when the
+ * connection broke. */
+static int rs_drain(RsWorker *w, uint64_t n, char *first, size_t firstlen) {
+    for (uint64_t i = 0; i < n; i++) {
+        redisReply *r;
+        if (conn_get_reply(w->c, &r) != 0) return -1;
+        if (r->type == REDIS_REPLY_ERROR && !first[0]) util_strlcpy(first, r->str, firstlen);
+        freeReplyObject(r);
+    }
+    return 0;
+}
+
+static int rs_emit(void *ud, int argc, const char **argv, const size_t *lens) {
+    RsEmit *e = ud;
+    if (e->sent - e->drained >= 1024) { /* a big key: bound what is in flight */
+        if (rs_drain(e->w, e->sent - e->drained, e->first, sizeof(e->first)) != 0) {
+            e->broke = 1;
+            return -1;
+        }
+        e->drained = e->sent;
+    }
+    if (conn_append_argv(e->w->c, argc, argv, lens) != 0) return -1;
+    if (++e->sent == 1) { /* the temporary key exists now: give it a safety expiry */
+        const char *a[3] = {"PEXPIRE", e->tmp, "300000"};
+        size_t l[3] = {7, e->tmplen, 6};
+        if (conn_append_argv(e->w->c, 3, a, l) != 0) return -1;
+        e->sent++;
+    }
+    return 0;
+}
+
+/* Is the target's key the one built under tmp, value and expiry? Both
+ * written by the same server, so their DUMPs compare byte for byte (a set
+ * or hash laid out by another hash table compares as different: a
+ * conflict, never a false "identical"). -1 when the connection broke. */
+static int rs_typed_same(RsWorker *w, const char *key, size_t klen, const char *tmp, size_t tmplen) {
+    const char *a[2] = {"DUMP", key};
+    size_t l[2] = {4, klen};
+    conn_append_argv(w->c, 2, a, l);
+    a[1] = tmp;
+    l[1] = tmplen;
+    conn_append_argv(w->c, 2, a, l);
+    a[0] = "PEXPIRETIME";
+    l[0] = 11;
+    a[1] = key;
+    l[1] = klen;
+    conn_append_argv(w->c, 2, a, l);
+    a[1] = tmp;
+    l[1] = tmplen;
+    conn_append_argv(w->c, 2, a, l);
+    redisReply *r[4] = {0};
+    int n = 0;
+    while (n < 4 && conn_get_reply(w->c, &r[n]) == 0) n++;
+    int same = n == 4 && r[0]->type == REDIS_REPLY_STRING && r[1]->type == REDIS_REPLY_STRING &&
+               r[0]->len == r[1]->len && !memcmp(r[0]->str, r[1]->str, r[0]->len) &&
+               r[2]->type == REDIS_REPLY_INTEGER && r[3]->type == REDIS_REPLY_INTEGER && r[2]->integer == r[3]->integer;
+    for (int i = 0; i < n; i++) freeReplyObject(r[i]);
+    return n == 4 ? same : -1;
+}
+
+/* A key the target cannot RESTORE (rdbvalue_plan): built from the
+ * snapshot's bytes with type commands under a temporary name in the same
+ * hash slot (with a safety expiry: a crash leaves nothing for long), its
+ * expiry set, then renamed into place: RENAME when replacing, else
+ * RENAMENX; when the key exists, the two are compared (rs_typed_same) and
+ * the temporary key deleted. Counts the key. 0, or -1 with a message when
+ * the run must stop. */
+static int rs_restore_typed(RsWorker *w, const RsBatch *b, const RsItem *it, char *err, size_t errlen) {
+    RdbSource *s = w->s;
+    const char *key = b->data + it->key_off;
+    const unsigned char *pay = (const unsigned char *)b->data + it->pay_off;
+    RvOptions ro = {.dst_version = s->dst_info.major * 100 + s->dst_info.minor, .valkey = s->valkey,
+                    .dst_valkey = !strcmp(s->dst_info.server_name, "valkey")};
+    int replace = s->opt.on_conflict == CONFLICT_REPLACE;
+    for (;;) {
+        size_t tmplen;
+        char *tmp = typecopy_tmp_name(key, it->key_len, ((uint64_t)util_mono_us() << 8) ^ (uint64_t)w->idx, &tmplen);
+        if (!tmp) return util_err(err, errlen, "out of memory");
+        RsEmit e = {.w = w, .tmp = tmp, .tmplen = tmplen};
+        RvResult res = {0};
+        char why[FERRY_ERR_LEN] = "", *first = e.first;
+        int rc = rdbvalue_commands(pay, it->pay_len, 1, tmp, tmplen, &ro, rs_emit, &e, &res, why, sizeof(why));
+        if (rc == 0 && res.commands == 0) { /* a hash whose every field had expired */
+            free(tmp);
+            atomic_fetch_add(&s->stats.expired, 1);
+            return 0;
+        }
+        int renaming = rc == 0;
+        if (renaming) {
+            char at[32];
+            snprintf(at, sizeof(at), "%lld", (long long)it->expire_ms);
+            const char *a[3] = {it->expire_ms ? "PEXPIREAT" : "PERSIST", tmp, at};
+            size_t l[3] = {it->expire_ms ? 9u : 7u, tmplen, strlen(at)};
+            conn_append_argv(w->c, it->expire_ms ? 3 : 2, a, l);
+            const char *m[3] = {replace ? "RENAME" : "RENAMENX", tmp, key};
+            size_t ml[3] = {replace ? 6u : 8u, tmplen, it->key_len};
+            conn_append_argv(w->c, 3, m, ml);
+            e.sent += 2;
+        }
+        /* Every reply but the rename's. */
+        int broke = e.broke || rs_drain(w, e.sent - e.drained - (renaming ? 1 : 0), first, sizeof(e.first)) != 0;
+        redisReply *last = NULL;
+        if (!broke && renaming && conn_get_reply(w->c, &last) != 0) broke = 1;
+        int exists = 0;
+        if (!broke && last) {
+            if (last->type == REDIS_REPLY_ERROR && !first[0]) util_strlcpy(first, last->str, sizeof(e.first));
+            exists = last->type == REDIS_REPLY_INTEGER && last->integer == 0;
+        }
+        if (last) freeReplyObject(last);
+        int same = 0;
+        if (!broke && exists && !first[0]) {
+            same = rs_typed_same(w, key, it->key_len, tmp, tmplen);
+            broke = same < 0;
+        }
+        if (!broke && e.sent && (exists || rc != 0 || first[0])) { /* what was built and not renamed */
+            const char *a[2] = {"DEL", tmp};
+            size_t l[2] = {3, tmplen};
+            redisReply *r = conn_command_argv(w->c, 2, a, l);
+            if (r) freeReplyObject(r);
+            else broke = 1;
+        }
+        free(tmp);
+        if (broke) {
+            if (rs_reconnect(w, b->dst_db, err, errlen) != 0) return -1;
+            continue; /* again under a new temporary name; the old one expires on its own */
+        }
+        if (rc != 0) {
+            stats_fail(&s->stats, FAIL_OTHER);
+            rs_report(s, 0, FAIL_OTHER, b->src_db, key, it->key_len, why);
+            rdbsource_log(s, EV_WARN, "%s", why);
+            return 0;
+        }
+        if (first[0]) {
+            FailReason r = rs_classify(first);
+            stats_fail(&s->stats, r);
+            rs_report(s, 0, r, b->src_db, key, it->key_len, first);
+            if (r == FAIL_OOM)
+                return util_err(err, errlen, "%s is out of memory (%s): free memory or raise maxmemory on the target, then rerun with --on-conflict skip to keep what was copied",
+                                conn_label(w->c), first);
+            return 0;
+        }
+        if (exists) {
+            if (same) {
+                atomic_fetch_add(&s->stats.identical, 1);
+            } else if (s->opt.on_conflict == CONFLICT_SKIP) {
+                atomic_fetch_add(&s->stats.skipped, 1);
+                rs_report(s, 1, FAIL_BUSYKEY, b->src_db, key, it->key_len, "target key exists with a different value or expiry");
+            } else {
+                stats_fail(&s->stats, FAIL_BUSYKEY);
+                rs_report(s, 0, FAIL_BUSYKEY, b->src_db, key, it->key_len, "target key exists with a different value or expiry");
+            }
+            return 0;
+        }
+        atomic_fetch_add(&s->stats.copied, 1);
+        atomic_fetch_add(&s->stats.bytes, it->pay_len);
+        atomic_fetch_add(&s->typed, 1);
+        if (res.field_ttls_lost) atomic_fetch_add(&s->field_ttls_lost, res.field_ttls_lost);
+        return 0;
+    }
+}
+
 /* RESTOREs every key of b. -1 (message in err) on what must stop the run:
  * target out of memory, RESTORE refused, the target lost for good. */
 static int rs_restore_batch(RsWorker *w, const RsBatch *b, int *handled, char *err, size_t errlen) {
@@ -438,7 +621,7 @@ static int rs_restore_batch(RsWorker *w, const RsBatch *b, int *handled, char *e
             return util_err(err, errlen, "%s: SELECT %d failed: %s", conn_label(w->c), b->dst_db, conn_errstr(w->c));
         if (rs_reconnect(w, b->dst_db, err, errlen) != 0) return -1;
     }
-    memset(w->todo, 1, (size_t)b->n);
+    for (int i = 0; i < b->n; i++) w->todo[i] = !b->it[i].typed;
     int fatal = 0, nbusy = 0;
     char ttl[32];
     for (;;) {
@@ -500,6 +683,15 @@ static int rs_restore_batch(RsWorker *w, const RsBatch *b, int *handled, char *e
         /* The connection broke at reply k: the rest may or may not have been
          * applied. Resend them; a BUSYKEY then is settled by the check. */
         if (rs_reconnect(w, b->dst_db, err, errlen) != 0) return -1;
+    }
+    for (int i = 0; i < b->n && !fatal; i++) {
+        if (!b->it[i].typed) continue;
+        if (b->it[i].expire_ms > 0 && b->it[i].expire_ms <= util_now_ms()) {
+            atomic_fetch_add(&s->stats.expired, 1);
+        } else if (rs_restore_typed(w, b, &b->it[i], err, errlen) != 0) {
+            return -1;
+        }
+        (*handled)++;
     }
     if (nbusy) {
         if (rs_check_busy(w, b, nbusy, err, errlen) != 0) return -1;
@@ -758,10 +950,8 @@ static void rs_note_aux(RdbSource *s, const RdbEvent *ev) {
     }
 }
 
-static void rs_note_function(RdbSource *s, const RdbEvent *ev) {
-    s->nfunctions++;
-    if (s->first_function[0]) return;
-    /* "#!lua name=mylib\n...": the library's name for the message. */
+/* A function library's name ("#!lua name=mylib ..."), into out. */
+static void rs_library_name(const RdbEvent *ev, char *out, size_t cap) {
     const char *p = memchr(ev->value, '\n', ev->valuelen);
     size_t line = p ? (size_t)(p - ev->value) : ev->valuelen;
     const char *nm = NULL;
@@ -771,13 +961,70 @@ static void rs_note_function(RdbSource *s, const RdbEvent *ev) {
             break;
         }
     if (!nm) {
-        util_strlcpy(s->first_function, "?", sizeof(s->first_function));
+        util_strlcpy(out, "?", cap);
         return;
     }
     size_t k = 0;
-    while (nm + k < ev->value + line && nm[k] != ' ' && k < sizeof(s->first_function) - 1) k++;
-    memcpy(s->first_function, nm, k);
-    s->first_function[k] = '\0';
+    while (nm + k < ev->value + line && nm[k] != ' ' && k < cap - 1) k++;
+    memcpy(out, nm, k);
+    out[k] = '\0';
+}
+
+/* 1 when the target's library name has exactly this code. */
+static int rs_library_same(RdbSource *s, const char *name, const RdbEvent *ev) {
+    const char *a[5] = {"FUNCTION", "LIST", "LIBRARYNAME", name, "WITHCODE"};
+    size_t l[5] = {8, 4, 11, strlen(name), 8};
+    redisReply *r = conn_command_argv(s->ctl, 5, a, l);
+    int same = 0;
+    /* [[library_name, n, engine, e, functions, [...], library_code, code]] */
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        const redisReply *lib = r->element[i];
+        for (size_t j = 0; lib->type == REDIS_REPLY_ARRAY && j + 1 < lib->elements; j += 2) {
+            const redisReply *k = lib->element[j], *v = lib->element[j + 1];
+            if (k->type == REDIS_REPLY_STRING && !strcmp(k->str, "library_code") && v->type == REDIS_REPLY_STRING)
+                same = same || (v->len == ev->valuelen && !memcmp(v->str, ev->value, v->len));
+        }
+    }
+    if (r) freeReplyObject(r);
+    return same;
+}
+
+/* A function library (FUNCTION2): loaded on the target before the keys
+ * that may need it (the snapshot stores libraries first). REPLACE only
+ * with --on-conflict replace; a library that exists with the same code is
+ * identical; with other code it is a conflict, like a key. Reader thread. */
+static void rs_load_function(RdbSource *s, const RdbEvent *ev) {
+    char name[64];
+    rs_library_name(ev, name, sizeof(name));
+    s->nfunctions++;
+    int replace = s->opt.on_conflict == CONFLICT_REPLACE;
+    const char *a[4] = {"FUNCTION", "LOAD", replace ? "REPLACE" : ev->value, ev->value};
+    size_t l[4] = {8, 4, replace ? 7 : ev->valuelen, ev->valuelen};
+    redisReply *r = conn_command_argv(s->ctl, replace ? 4 : 3, a, l);
+    if (!r) {
+        eventlog_add(&s->log, EV_WARN, "function library %s not loaded: %s", name, conn_errstr(s->ctl));
+        s->functions_failed++;
+        conn_reconnect(s->ctl, 3, &s->run.stop);
+        return;
+    }
+    if (r->type != REDIS_REPLY_ERROR) {
+        s->functions_loaded++;
+    } else if (strstr(r->str, "already exists") && rs_library_same(s, name, ev)) {
+        s->functions_loaded++; /* identical */
+    } else if (strstr(r->str, "already exists")) {
+        if (s->opt.on_conflict == CONFLICT_SKIP) {
+            eventlog_add(&s->log, EV_WARN, "function library %s exists on %s with other code: left as it is (--on-conflict skip)", name, s->tlabel);
+        } else {
+            eventlog_add(&s->log, EV_ERROR, "function library %s exists on %s with other code: not loaded; rerun with --on-conflict replace to overwrite it",
+                         name, s->tlabel);
+            s->functions_failed++;
+        }
+    } else {
+        eventlog_add(&s->log, EV_WARN, "%s refused function library %s (%.120s)%s", s->tlabel, name, r->str,
+                     strstr(r->str, "unknown command") ? ": the target predates functions (Redis 7.0)" : "");
+        s->functions_failed++;
+    }
+    freeReplyObject(r);
 }
 
 static void rs_announce(RdbSource *s) {
@@ -865,6 +1112,14 @@ static void *rs_reader_main(void *arg) {
                 rs_fail(s, "out of memory while reading the snapshot");
                 goto done;
             }
+            RsItem *it = &b->it[b->n - 1];
+            switch (rdbvalue_plan(ev.rdb_type, s->version, s->valkey, s->dst_info.rdb_version, s->opt.type_based)) {
+            case RV_RESTORE: break;
+            case RV_RESTORE_REVERSION:
+                rdbvalue_set_version((unsigned char *)b->data + it->pay_off, it->pay_len, s->dst_info.rdb_version);
+                break;
+            case RV_COMMANDS: it->typed = 1; break;
+            }
             if (b->n >= s->opt.batch || b->used >= RS_BATCH_BYTES) {
                 rs_push(s, b);
                 b = NULL;
@@ -873,7 +1128,7 @@ static void *rs_reader_main(void *arg) {
             break;
         }
         case RDB_EV_AUX: rs_note_aux(s, &ev); break;
-        case RDB_EV_FUNCTION: rs_note_function(s, &ev); break;
+        case RDB_EV_FUNCTION: rs_load_function(s, &ev); break;
         case RDB_EV_MODULE_AUX:
             eventlog_add(&s->log, EV_WARN, "module %s's own data in the snapshot (not tied to a key) is not copied", ev.module);
             break;
@@ -891,8 +1146,9 @@ done:
         else rsb_free(b);
     }
     if (s->nfunctions)
-        eventlog_add(&s->log, EV_WARN, "the snapshot holds %d function librar%s (%s%s): ferry does not copy functions; load them on the target with FUNCTION LOAD",
-                     s->nfunctions, s->nfunctions == 1 ? "y" : "ies", s->first_function, s->nfunctions > 1 ? ", …" : "");
+        eventlog_add(&s->log, s->functions_failed ? EV_WARN : EV_INFO, "function libraries: %d in the snapshot, %d on the target%s",
+                     s->nfunctions, s->functions_loaded, s->functions_failed ? " (see the messages above for the others)" : "");
+    for (int i = 0; i < s->functions_failed; i++) stats_fail(&s->stats, FAIL_OTHER);
 out:
     pthread_mutex_lock(&s->run.lock);
     if (!s->run.stop && !s->run.failed) {
@@ -1023,11 +1279,11 @@ RdbSource *rdbsource_create(const char *path, const CopyOptions *o, char *err, s
                  s->tlabel);
         goto fail;
     }
-    if (!serverinfo_payload_compatible(s->version, s->dst_info.rdb_version)) {
-        util_err(err, errlen, "snapshot %s is RDB version %d but target %s (%s %s) accepts payloads up to version %d: RESTORE would refuse every key; use a target of the same or a newer version",
-                 path, s->version, s->tlabel, s->dst_info.server_name, s->dst_info.version, s->dst_info.rdb_version);
-        goto fail;
-    }
+    if (!serverinfo_payload_compatible(s->version, s->dst_info.rdb_version))
+        eventlog_add(&s->log, EV_INFO, "snapshot %s is RDB %d, target %s (%s %s) takes payloads up to %d: values whose encoding %s %s "
+                                       "knows are RESTOREd as version %d, the others rebuilt with type commands",
+                     path, s->version, s->tlabel, s->dst_info.server_name, s->dst_info.version, s->dst_info.rdb_version,
+                     s->dst_info.server_name, s->dst_info.version, s->dst_info.rdb_version);
     s->dst_pexpiretime = serverinfo_has_pexpiretime(&s->dst_info);
     util_strlcpy(s->srv[1].version, s->dst_info.version, sizeof(s->srv[1].version));
     util_strlcpy(s->srv[1].role, s->dst_info.role, sizeof(s->srv[1].role));
