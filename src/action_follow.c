@@ -59,7 +59,10 @@ static void bg_free(void) {
     memset(&bg_opt, 0, sizeof(bg_opt));
 }
 
+/* At exit the runner that showed the follower is gone already: stop the
+ * follower without telling it (the stop saves a clean position). */
 static void bg_at_exit(void) {
+    memset(&bg_host, 0, sizeof(bg_host));
     bg_free();
 }
 

@@ -475,8 +475,12 @@ static void runner_end(Runner *r, RunnerState st, const char *why) {
     util_strlcpy(reason, r->reason, sizeof(reason));
     r->current = -1;
     r->prompt[0] = '\0';
+    int follower = r->follower != NULL, follow_step = r->follow_step;
     pthread_mutex_unlock(&r->lock);
 
+    if (follower && final != RUNNER_DONE)
+        runner_log(r, EV_INFO, follow_step, "the follower keeps applying the source's stream until this ferry exits; it then saves its "
+                                            "position next to the journal, and --resume brings it back from there");
     if (final == RUNNER_FAILED || final == RUNNER_ABORTED || final == RUNNER_BLOCKED) runner_lift_pause(r);
     JRec rec;
     jrec_begin(&rec, "end", r->run_id);
@@ -552,6 +556,62 @@ static int runner_gate(Runner *r, int i, char *via, size_t vialen) {
     return rc;
 }
 
+/* An action's context for step i: the run's options, the host callbacks,
+ * and the step's files next to the journal (report: per attempt; state:
+ * kept across the run's attempts). */
+static void runner_ctx_init(Runner *r, int i, ActionCtx *ctx, char *report, size_t rlen, char *state, size_t slen) {
+    const RunbookStep *st = &r->rb->steps[i];
+    HostCtx *hc = &r->hosts[i];
+    hc->r = r;
+    hc->idx = i;
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->rb = r->rb;
+    ctx->step = st;
+    ctx->copy = &r->copy;
+    ctx->accept_eviction = r->accept_eviction;
+    char dir[1024];
+    util_strlcpy(dir, journal_path(r->journal), sizeof(dir));
+    char *slash = strrchr(dir, '/');
+    if (slash) slash[1] = '\0';
+    else dir[0] = '\0';
+    snprintf(report, rlen, "%sferry-report-%s-%s-%d.txt", dir, r->run_id, st->id, r->attempt);
+    ctx->report_path = report;
+    snprintf(state, slen, "%s.%s.state", journal_path(r->journal), st->id);
+    ctx->state_path = state;
+    ctx->host.ud = hc;
+    ctx->host.stopping = host_stopping;
+    ctx->host.log = host_log;
+    ctx->host.figure = host_figure;
+    ctx->host.set_engine = host_set_engine;
+    ctx->host.checkpoint = host_checkpoint;
+    ctx->host.paused_until = host_paused_until;
+    ctx->host.set_repl = host_set_repl;
+    ctx->host.set_follower = host_set_follower;
+    ctx->host.await_end = host_await_end;
+    ctx->host.end_requested = host_end_requested;
+}
+
+/* A resumed run: what the completed steps of earlier attempts left running
+ * in the background of their ferry (a follower) comes back, in step order,
+ * before the first step that still has to run. -1 ends the run. */
+static int runner_resume_background(Runner *r) {
+    for (int i = 0; i < r->start_index && i < r->rb->nsteps; i++) {
+        const RunbookStep *st = &r->rb->steps[i];
+        if (!st->action->resume_done || r->resume->steps[i].outcome != JSTEP_DONE) continue;
+        ActionCtx ctx;
+        char report[1400], state[1400], err[FERRY_ERR_LEN] = "";
+        runner_ctx_init(r, i, &ctx, report, sizeof(report), state, sizeof(state));
+        if (st->action->resume_done(&ctx, err, sizeof(err)) != 0) {
+            runner_log(r, EV_ERROR, i, "%s", err);
+            pthread_mutex_lock(&r->lock);
+            sfmt(r->reason, sizeof(r->reason), "step %s (done in an earlier attempt) could not be brought back: %s", st->id, err);
+            pthread_mutex_unlock(&r->lock);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static void runner_run_step(Runner *r, int i, int *stop) {
     const RunbookStep *st = &r->rb->steps[i];
     JRec rec;
@@ -579,15 +639,9 @@ static void runner_run_step(Runner *r, int i, int *stop) {
     }
     runner_log(r, EV_INFO, i, "started: %s", st->title);
 
-    HostCtx *hc = &r->hosts[i];
-    hc->r = r;
-    hc->idx = i;
     ActionCtx ctx;
-    memset(&ctx, 0, sizeof(ctx));
-    ctx.rb = r->rb;
-    ctx.step = st;
-    ctx.copy = &r->copy;
-    ctx.accept_eviction = r->accept_eviction;
+    char report[1400], state[1400];
+    runner_ctx_init(r, i, &ctx, report, sizeof(report), state, sizeof(state));
     if (r->resume) {
         const JournalStep *js = &r->resume->steps[i];
         /* Interrupted (killed, aborted) or failed after making progress:
@@ -596,27 +650,6 @@ static void runner_run_step(Runner *r, int i, int *stop) {
                                        js->outcome == JSTEP_ABORTED);
         if (js->has_checkpoint) ctx.checkpoint = &js->checkpoint;
     }
-    char report[1400];
-    {
-        char dir[1024];
-        util_strlcpy(dir, journal_path(r->journal), sizeof(dir));
-        char *slash = strrchr(dir, '/');
-        if (slash) slash[1] = '\0';
-        else dir[0] = '\0';
-        snprintf(report, sizeof(report), "%sferry-report-%s-%s-%d.txt", dir, r->run_id, st->id, r->attempt);
-    }
-    ctx.report_path = report;
-    ctx.host.ud = hc;
-    ctx.host.stopping = host_stopping;
-    ctx.host.log = host_log;
-    ctx.host.figure = host_figure;
-    ctx.host.set_engine = host_set_engine;
-    ctx.host.checkpoint = host_checkpoint;
-    ctx.host.paused_until = host_paused_until;
-    ctx.host.set_repl = host_set_repl;
-    ctx.host.set_follower = host_set_follower;
-    ctx.host.await_end = host_await_end;
-    ctx.host.end_requested = host_end_requested;
 
     char err[FERRY_ERR_LEN] = "";
     int rc = st->action->run(&ctx, err, sizeof(err));
@@ -705,6 +738,10 @@ static void *runner_main(void *arg) {
     if (r->resume)
         runner_log(r, EV_INFO, -1, "resuming run %s (attempt %d) at step %s", r->run_id, r->attempt,
                      r->start_index < r->rb->nsteps ? r->rb->steps[r->start_index].id : "(none left)");
+    if (r->resume && runner_resume_background(r) != 0) {
+        runner_end(r, RUNNER_FAILED, NULL);
+        return NULL;
+    }
     for (int i = r->start_index; i < r->rb->nsteps; i++) {
         pthread_mutex_lock(&r->lock);
         int abort = r->abort, jf = r->journal_failed, skip = r->st[i].skip_requested;

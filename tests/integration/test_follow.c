@@ -477,6 +477,55 @@ static void test_follow_refuses_second_full_sync(void **state) {
     conn_close(admin);
 }
 
+/* --type-based: the snapshot's values are rebuilt from its own bytes with
+ * type commands (what a target older than the source's encodings gets),
+ * and the stream that follows applies on top of them. */
+static void test_follow_type_based(void **state) {
+    (void)state;
+    Conn *s0 = tu_connect(&src, 0), *t = tu_connect(&dst2, 0);
+    tu_ok(s0, "FLUSHALL");
+    tu_ok(t, "FLUSHALL");
+    tu_ok(t, "CONFIG RESETSTAT");
+    long n = tu_fill_every_type(s0, "");
+    tu_ok(s0, "FUNCTION LOAD REPLACE %s", "#!lua name=followlib\nredis.register_function('follow_echo', function(keys, args) return args[1] end)");
+    CopyOptions o;
+    options_for(&o, &src, &dst2);
+    char err[FERRY_ERR_LEN];
+    assert_int_equal(dbmap_parse(&o.dbmap, "0:0", err, sizeof(err)), 0);
+    o.type_based = 1;
+    FollowOptions fo = {.copy = &o};
+    Follower *f = g_follower = follow_start(&fo, err, sizeof(err));
+    assert_non_null(f);
+    wait_state(f, FOLLOW_STREAMING, 20000);
+    FollowStatus st;
+    follow_status(f, &st);
+    assert_int_equal(st.snapshot_typed, (uint64_t)n);
+    assert_int_equal(st.errors, 0);
+    redisReply *fl = tu_cmd(t, "FCALL follow_echo 0 hi"); /* the snapshot's function library */
+    assert_string_equal(fl->str, "hi");
+    freeReplyObject(fl);
+    /* The stream continues on the rebuilt values. */
+    tu_ok(s0, "RPUSH list:small tail");
+    tu_ok(s0, "HSET hash:big field-3 changed new-field 1");
+    tu_ok(s0, "SADD set:int 6");
+    tu_ok(s0, "XADD stream:events 99-1 n 99");
+    redisReply *r = tu_cmd(s0, "XREADGROUP GROUP billing alice COUNT 1 STREAMS stream:events >");
+    freeReplyObject(r);
+    tu_ok(s0, "XACK stream:events billing 4-1");
+    wait_caught_up(f, s0, dst2.port);
+    follow_status(f, &st);
+    assert_int_equal(st.errors, 0);
+    assert_int_equal(tu_assert_same_contents(s0, 0, t, 0), n);
+    r = tu_cmd(t, "INFO commandstats");
+    assert_false(tu_contains(r->str, "cmdstat_restore"));
+    freeReplyObject(r);
+    follow_stop(f);
+    g_follower = NULL;
+    copy_options_free(&o);
+    conn_close(s0);
+    conn_close(t);
+}
+
 static void check_counters(Conn *t, const Writer *w, int db1) {
     tu_ok(t, "SELECT 0");
     for (int k = 0; k < NCOUNTERS; k++) {
@@ -700,6 +749,56 @@ static void test_follow_cutover_runbook(void **state) {
     conn_close(t);
 }
 
+/* A run whose ferry ends while its follower runs (here: blocked at a gate,
+ * as when the operator quits) is resumed: the completed follow step brings
+ * its follower back from the saved position with a partial resync, and the
+ * writes made in between arrive exactly once. */
+static void test_follow_runbook_resume(void **state) {
+    (void)state;
+    Conn *s0 = tu_connect(&src, 0), *t = tu_connect(&dst2, 0);
+    tu_ok(s0, "FLUSHALL");
+    tu_ok(t, "FLUSHALL");
+    tu_ok(s0, "SET ctr 100");
+    char su[128], tu[128], journal[] = "/tmp/ferry-test-follow-resume-XXXXXX";
+    int fd = mkstemp(journal);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(journal);
+    sandbox_uri(&src, -1, su, sizeof(su));
+    sandbox_uri(&dst2, -1, tu, sizeof(tu));
+    long long partial0 = info_field(s0, "stats", "sync_partial_ok"), full0 = info_field(s0, "stats", "sync_full");
+    TuRun r;
+    tu_ferry(&r, 60, NULL,
+             (const char *[]){"run", FERRY_SOURCE_DIR "/runbooks/follow-cutover", "--source", su, "--target", tu, "--db-map", "0:0",
+                              "--no-tui", "--confirm", "follow", "--journal", journal, NULL});
+    if (!tu_contains(r.out, "blocked") && !tu_contains(r.err, "blocked"))
+        fail_msg("ferry run should stop at the check gate: exit %d\n%s\n%s", r.status, r.out, r.err);
+    assert_int_equal(info_field(s0, "stats", "sync_full"), full0 + 1);
+    /* Written while no ferry runs. */
+    for (int i = 0; i < 25; i++) tu_ok(s0, "INCR ctr");
+    tu_ok(s0, "RPUSH log a b c");
+    tu_ferry(&r, 60, NULL,
+             (const char *[]){"run", FERRY_SOURCE_DIR "/runbooks/follow-cutover", "--source", su, "--target", tu, "--db-map", "0:0",
+                              "--no-tui", "--confirm-all", "--resume", journal, NULL});
+    if (r.status != 0) fail_msg("ferry run --resume: exit %d\n%s\n%s", r.status, r.out, r.err);
+    if (!tu_contains(r.out, "continues from its saved position")) fail_msg("no resumed follower:\n%s", r.out);
+    assert_true(tu_contains(r.out, "the follower caught up"));
+    assert_int_equal(info_field(s0, "stats", "sync_full"), full0 + 1); /* no second snapshot */
+    assert_true(info_field(s0, "stats", "sync_partial_ok") > partial0);
+    redisReply *v = tu_cmd(t, "GET ctr");
+    assert_string_equal(v->str, "125");
+    freeReplyObject(v);
+    tu_assert_same_keyspace(s0, 0, t, 0);
+    /* The journal and the follow step's saved position next to it. */
+    char saved[700];
+    snprintf(saved, sizeof(saved), "%s.follow.state", journal);
+    assert_int_equal(access(saved, F_OK), 0);
+    unlink(saved);
+    unlink(journal);
+    conn_close(s0);
+    conn_close(t);
+}
+
 static void test_follow_over_tls(void **state) {
     (void)state;
     if (!tls_src.pid) skip(); /* no openssl command to make certificates */
@@ -742,7 +841,9 @@ int main(void) {
         cmocka_unit_test_teardown(test_follow_refuses_second_full_sync, test_cleanup),
         cmocka_unit_test_teardown(test_follow_binary, test_cleanup),
         cmocka_unit_test_teardown(test_follow_saved_position, test_cleanup),
+        cmocka_unit_test_teardown(test_follow_type_based, test_cleanup),
         cmocka_unit_test_teardown(test_follow_cutover_runbook, test_cleanup),
+        cmocka_unit_test_teardown(test_follow_runbook_resume, test_cleanup),
         cmocka_unit_test_teardown(test_follow_over_tls, test_cleanup),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
