@@ -7,8 +7,9 @@
  * So the step starts the follower in the background of this ferry process
  * and is done as soon as the snapshot is applied and the live stream
  * flows; the follower goes on until a later `follow` step with
- * `stop = yes` (or the end of the run: ferry stops it on exit). Its
- * warnings after the first step are shown by the stop step.
+ * `stop = yes` (or the end of the run: ferry stops it on exit). The runner
+ * shows it (set_follower) and puts its log lines in the run's log under
+ * the step that started it, whichever step is running.
  *
  * The follower keeps its position (replication id, applied offset) in the
  * step's state file next to the journal. When the run is resumed (ferry
@@ -46,7 +47,6 @@ static const char *const follow_params[] = {"stop", "listening-port", NULL};
  * it (runner thread only). */
 static Follower *bg;
 static CopyOptions bg_opt;
-static uint64_t bg_seen;
 static int bg_atexit;
 static ActionHost bg_host;
 
@@ -96,25 +96,11 @@ static void follow_needs(const RunbookStep *st, PreflightPlan *p) {
                         (const char *const[]){"restore", "ferry:preflight", "0", "x", NULL});
 }
 
-/* The follower's new log lines into the step's log. */
-static void forward_events(ActionCtx *c) {
-    Event ev[32];
-    int n;
-    while (bg && (n = follow_events(bg, bg_seen, ev, 32)) > 0) {
-        for (int i = 0; i < n; i++) {
-            bg_seen = ev[i].seq;
-            action_log(c, ev[i].level, "follower: %s", ev[i].text);
-        }
-        if (n < 32) break;
-    }
-}
-
 static int follow_stop_run(ActionCtx *c, char *err, size_t errlen) {
     if (!bg) {
         action_log(c, EV_WARN, "no follower runs in this ferry process (a resumed run loses it, or it runs as a separate ferry follow): nothing to stop here");
         return 0;
     }
-    forward_events(c);
     FollowStatus st;
     follow_status(bg, &st);
     bg_free();
@@ -155,7 +141,6 @@ static int bg_start(ActionCtx *c, int resume, char *err, size_t errlen) {
     int line;
     action_param_int(c->step, "listening-port", 1, 65535, &port, &line, err, errlen);
     FollowOptions fo = {.copy = &bg_opt, .listening_port = (int)port, .state_path = c->state_path, .resume = resume};
-    bg_seen = 0;
     bg = follow_start(&fo, err, errlen);
     if (!bg) {
         bg_free();
@@ -176,8 +161,7 @@ static int bg_wait_streaming(ActionCtx *c, char *err, size_t errlen) {
     int64_t t0 = util_mono_ms(), last_log = t0;
     for (;;) {
         util_sleep_ms(100);
-        forward_events(c);
-        FollowStatus st;
+            FollowStatus st;
         follow_status(bg, &st);
         if (st.state == FOLLOW_FAILED) {
             util_strlcpy(err, st.error, errlen);
@@ -229,8 +213,7 @@ static int follow_run(ActionCtx *c, char *err, size_t errlen) {
 static int follow_resume_done(ActionCtx *c, char *err, size_t errlen) {
     if (follow_stop_param(c->step) == 1) {
         if (bg) {
-            forward_events(c);
-            bg_free();
+                    bg_free();
         }
         return 0;
     }

@@ -48,6 +48,9 @@ static const char follow_usage[] =
     "  --on-conflict replace        the target's dbs may hold keys: the snapshot overwrites them; also lets\n"
     "                               ferry load a new snapshot when the source cannot resume the stream.\n"
     "                               Without it the target's dbs must be empty\n"
+    "  --type-based                 write the snapshot's values with type commands (HSET, XADD, XCLAIM…)\n"
+    "                               instead of RESTORE; without it ferry does so only for values whose\n"
+    "                               encoding the target's version does not know (a newer source)\n"
     "  --listening-port N           the port ferry announces to the source (REPLCONF listening-port);\n"
     "                               default: the target's port, so the source lists the follower under it\n"
     "  --state FILE                 keeps the follower's position (replication id, applied offset) in FILE;\n"
@@ -262,7 +265,7 @@ int cmd_follow(int argc, char **argv) {
     if (!args) return 1;
     int n = 0;
     for (int i = 0; i < argc; i++) {
-        static const char *const refused[] = {"--type", "--type-based", "--workers", "--batch", "--scan-count",
+        static const char *const refused[] = {"--type", "--workers", "--batch", "--scan-count",
                                               "--rate", "--report", NULL};
         for (int j = 0; i > 0 && refused[j]; j++)
             if (!strcmp(argv[i], refused[j])) {

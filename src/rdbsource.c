@@ -1458,7 +1458,10 @@ const char rdbsource_cli_usage[] =
     "\n"
     "copies the keys of an RDB snapshot file (Redis RDB up to 12, Valkey 80) into a server:\n"
     "the file's checksum is verified first, then every key is RESTOREd with its absolute expiry\n"
-    "(keys already expired in the file are counted as expired, not written)\n"
+    "(keys already expired in the file are counted as expired, not written), and its function\n"
+    "libraries are loaded. A snapshot newer than the target: values whose encoding the target's\n"
+    "version knows are RESTOREd with the payload's version lowered, the others rebuilt from the\n"
+    "file's bytes with type commands under a temporary name, then renamed into place\n"
     "\n"
     "target\n"
     "  --target URI                 redis://[user@]host[:port][/db], rediss://… (TLS), unix:///path[?db=N]\n"
@@ -1474,6 +1477,7 @@ const char rdbsource_cli_usage[] =
     "  --on-conflict fail|skip|replace   required when a target db is not empty\n"
     "how\n"
     "  --workers N (4)  --batch N (256)  --rate KEYS_PER_S (0 = no limit)\n"
+    "  --type-based    rebuild every value with type commands (HSET, XADD, XCLAIM…), never RESTORE\n"
     "output\n"
     "  --report FILE   every key not copied, one per line\n"
     "  --no-tui  --json  --theme NAME|FILE  --ascii\n"
@@ -1511,7 +1515,7 @@ int rdbsource_cli_parse(CopyCli *c, const char **path, int argc, char **argv, ch
         }
         if (!strcmp(name, "source") || !strncmp(name, "source-", 7))
             return util_err(err, errlen, "%s describes a source server, but --source-rdb reads a file: drop one of them", a);
-        if (!strcmp(name, "scan-count") || !strcmp(name, "type-based"))
+        if (!strcmp(name, "scan-count"))
             return util_err(err, errlen, "%s has no meaning with --source-rdb (nothing is read from a server): drop it", a);
         int r = cli_servers_option(&sv, name, value, err, errlen);
         if (r == 0) r = cli_copy_option(c, name, value, err, errlen);

@@ -123,6 +123,7 @@ struct Runner {
      * the last status is kept once the action has let go of it. */
     Follower *follower;
     int follow_step;
+    uint64_t follow_seen; /* the follower's log lines already in the run's log */
     FollowStatus *last_follow;
     int have_last_follow;
     /* Consumer-group samplers, source and target (NULL: not sampling);
@@ -322,10 +323,31 @@ static void host_set_repl(void *ud, ReplMonitor *m) {
  * never a stopped one; follow_status() only copies a struct under the
  * follower's own mutex (taken inside r->lock; the follower never takes
  * r->lock). */
+/* The follower's new log lines into the run's log, under its step: it
+ * runs through later steps, and its warnings (a lost link, a target error)
+ * matter whichever step is running. Called by runner_snapshot (the console
+ * and the headless loop poll it) and once more before the follower stops.
+ * follow_events() is read under r->lock so that the follower cannot be
+ * stopped meanwhile; the lines are logged after it is released. */
+static void runner_pull_follower(Runner *r) {
+    Event ev[32];
+    int n = 0, step = -1;
+    pthread_mutex_lock(&r->lock);
+    if (r->follower) {
+        n = follow_events(r->follower, r->follow_seen, ev, 32);
+        if (n > 0) r->follow_seen = ev[n - 1].seq;
+        step = r->follow_step;
+    }
+    pthread_mutex_unlock(&r->lock);
+    for (int i = 0; i < n; i++) runner_log(r, ev[i].level, step, "follower: %s", ev[i].text);
+}
+
 static void host_set_follower(void *ud, Follower *f) {
     HostCtx *h = ud;
     Runner *r = h->r;
+    if (!f) runner_pull_follower(r);
     pthread_mutex_lock(&r->lock);
+    if (f && f != r->follower) r->follow_seen = 0;
     if (!f && r->follower) {
         follow_status(r->follower, r->last_follow); /* the last status, kept */
         r->have_last_follow = 1;
@@ -1149,6 +1171,7 @@ RunnerState runner_state(Runner *r) {
 }
 
 void runner_snapshot(Runner *r, RunnerSnapshot *out) {
+    runner_pull_follower(r);
     int64_t now = util_mono_ms();
     pthread_mutex_lock(&r->lock);
     out->state = r->state;
