@@ -430,7 +430,7 @@ static int rv_set(Rv *R, int type, RdbCursor *c) {
 }
 
 static int rv_zset(Rv *R, int type, RdbCursor *c) {
-    const unsigned char *s, *sc;
+    const unsigned char *s = NULL, *sc = NULL;
     size_t n;
     char num[24];
     uint64_t count;
@@ -459,7 +459,7 @@ static int rv_zset(Rv *R, int type, RdbCursor *c) {
             memcpy(&d, &bits, sizeof d);
             if (rv_score(R, d) != 0) return -1;
         } else { /* text: a length byte, 253 nan, 254 +inf, 255 -inf */
-            const unsigned char *lb;
+            const unsigned char *lb = NULL;
             if (rv_raw(R, c, 1, &lb, "a score") != 0) return -1;
             if (*lb == 253) return rv_bad(R, "a score is NaN");
             if (*lb >= 254) {
@@ -519,7 +519,7 @@ static int rv_hash_packed(Rv *R, int type, RdbCursor *c) {
 }
 
 static int rv_hash(Rv *R, int type, RdbCursor *c) {
-    const unsigned char *s, *raw;
+    const unsigned char *s = NULL, *raw = NULL;
     size_t n;
     char num[24];
     uint64_t count, ttl = 0;
@@ -636,7 +636,7 @@ static int rv_streamid(Rv *R, RdbCursor *c, StreamId *id, const char *what) {
 /* Everything after the entries: counters, groups, PELs, consumers. */
 static int rv_stream_meta(Rv *R, int type, RdbCursor *c, RvStream *s) {
     int v3 = type >= RDB_TYPE_STREAM_LISTPACKS_3;
-    const unsigned char *raw;
+    const unsigned char *raw = NULL;
     uint64_t n;
     s->v2 = type >= RDB_TYPE_STREAM_LISTPACKS_2;
     if (rv_len_at(R, c, &s->length, "the stream length") != 0 || rv_streamid(R, c, &s->last, "the last ID") != 0)

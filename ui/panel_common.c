@@ -178,7 +178,7 @@ void panel_follow_status_bar(const UiCanvas *c, const ConsoleView *v, int64_t no
     int x = ui_put(c, 0, 0, ROLE_STATUS_BAR, " ferry ");
     char badge[32];
     FollowState st = f ? f->state : FOLLOW_CONNECTING;
-    snprintf(badge, sizeof badge, " %s ", ui_follow_state_label(st));
+    snprintf(badge, sizeof badge, " %s ", follow_state_name(st));
     for (char *p = badge; *p; p++)
         if (*p >= 'a' && *p <= 'z') *p = (char)(*p - 'a' + 'A');
     x += ui_put(c, 0, x, ui_follow_status_role(st), badge);
@@ -501,10 +501,10 @@ void panel_confirm_quit(const UiCanvas *screen, const ConsoleView *v, const Engi
         UiCanvas in = ui_dialog(screen, 68, 9, "Stop following and quit?");
         if (f && f->offset >= 0)
             snprintf(line1, sizeof line1, "The follower is %s at applied offset %lld.",
-                     ui_follow_state_label(f->state), f->offset);
+                     follow_state_name(f->state), f->offset);
         else
             snprintf(line1, sizeof line1, "The follower is %s.",
-                     ui_follow_state_label(f ? f->state : FOLLOW_CONNECTING));
+                     follow_state_name(f ? f->state : FOLLOW_CONNECTING));
         ui_put_trunc(&in, 1, 0, in.w, ROLE_DIALOG, line1);
         ui_put_trunc(&in, 2, 0, in.w, ROLE_DIALOG,
                      "The target keeps what was applied; the source drops ferry.");

@@ -29,18 +29,6 @@
 
 #define LABEL_W 10 /* "snapshot  " */
 
-const char *ui_follow_state_label(FollowState s) {
-    switch (s) {
-    case FOLLOW_CONNECTING: return "connecting";
-    case FOLLOW_SNAPSHOT: return "snapshot";
-    case FOLLOW_STREAMING: return "streaming";
-    case FOLLOW_RECONNECTING: return "reconnecting";
-    case FOLLOW_STOPPED: return "stopped";
-    case FOLLOW_FAILED: return "failed";
-    }
-    return "?";
-}
-
 UiRole ui_follow_state_role(FollowState s) {
     switch (s) {
     case FOLLOW_CONNECTING:
@@ -65,7 +53,7 @@ UiRole ui_follow_status_role(FollowState s) {
 void follow_model_build(const FollowStatus *s, int64_t now, FollowModel *m) {
     memset(m, 0, sizeof *m);
     m->state = s->state;
-    m->state_label = ui_follow_state_label(s->state);
+    m->state_label = follow_state_name(s->state);
     m->state_role = ui_follow_state_role(s->state);
     m->lag = m->unapplied = -1;
     if (s->offset >= 0 && s->source_offset >= 0)

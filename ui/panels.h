@@ -58,8 +58,8 @@ typedef struct FollowModel {
     UiRole errors_role, mixed_role;
 } FollowModel;
 void follow_model_build(const FollowStatus *s, int64_t now_mono_ms, FollowModel *m);
-/* "streaming", "snapshot"… and their roles in the panel and status bar. */
-const char *ui_follow_state_label(FollowState s);
+/* A follower state's role in the panel and status bar (its name:
+ * follow_state_name). */
 UiRole ui_follow_state_role(FollowState s);
 UiRole ui_follow_status_role(FollowState s);
 /* The follower: ferry follow's main panel, or a run's background follower

@@ -271,6 +271,26 @@ static int test_cleanup(void **state) {
     return 0;
 }
 
+/* Every write the writer saw acknowledged is on the target, exactly once:
+ * its counters (db 0, and db 1 mapped to db1). */
+static void check_counters(Conn *t, const Writer *w, int db1) {
+    tu_ok(t, "SELECT 0");
+    for (int k = 0; k < NCOUNTERS; k++) {
+        redisReply *r = tu_cmd(t, "GET ctr:%d", k);
+        assert_int_equal(r->type, REDIS_REPLY_STRING);
+        assert_int_equal(atoll(r->str), w->counts[k]);
+        freeReplyObject(r);
+    }
+    redisReply *r = tu_cmd(t, "GET mctr");
+    assert_int_equal(atoll(r->str), w->multi);
+    freeReplyObject(r);
+    tu_ok(t, "SELECT %d", db1);
+    r = tu_cmd(t, "GET d1ctr");
+    assert_int_equal(atoll(r->str), w->db1);
+    freeReplyObject(r);
+    tu_ok(t, "SELECT 0");
+}
+
 /* ------------------------------------------------------------------ tests */
 
 static void test_follow_live_with_cut(void **state) {
@@ -329,19 +349,7 @@ static void test_follow_live_with_cut(void **state) {
     assert_int_equal(st.errors, 0);
 
     /* Every acknowledged write, once: the counters. */
-    for (int k = 0; k < NCOUNTERS; k++) {
-        redisReply *r = tu_cmd(t, "GET ctr:%d", k);
-        assert_int_equal(r->type, REDIS_REPLY_STRING);
-        assert_int_equal(atoll(r->str), w->counts[k]);
-        freeReplyObject(r);
-    }
-    redisReply *r = tu_cmd(t, "GET mctr");
-    assert_int_equal(atoll(r->str), w->multi);
-    freeReplyObject(r);
-    tu_ok(t, "SELECT 3");
-    r = tu_cmd(t, "GET d1ctr");
-    assert_int_equal(atoll(r->str), w->db1);
-    freeReplyObject(r);
+    check_counters(t, w, 3);
 
     /* Key by key: values, exact expiries, streams with groups and PEL. */
     tu_assert_same_keyspace(s0, 0, t, 0);
@@ -351,7 +359,7 @@ static void test_follow_live_with_cut(void **state) {
     assert_int_equal(tu_int(t, "DBSIZE"), 0);
 
     /* The target never ran REPLICAOF (it could not: renamed away). */
-    r = tu_cmd(t, "INFO commandstats");
+    redisReply *r = tu_cmd(t, "INFO commandstats");
     assert_false(tu_contains(r->str, "cmdstat_replicaof"));
     assert_false(tu_contains(r->str, "cmdstat_slaveof"));
     assert_true(tu_contains(r->str, "cmdstat_restore"));
@@ -524,24 +532,6 @@ static void test_follow_type_based(void **state) {
     copy_options_free(&o);
     conn_close(s0);
     conn_close(t);
-}
-
-static void check_counters(Conn *t, const Writer *w, int db1) {
-    tu_ok(t, "SELECT 0");
-    for (int k = 0; k < NCOUNTERS; k++) {
-        redisReply *r = tu_cmd(t, "GET ctr:%d", k);
-        assert_int_equal(r->type, REDIS_REPLY_STRING);
-        assert_int_equal(atoll(r->str), w->counts[k]);
-        freeReplyObject(r);
-    }
-    redisReply *r = tu_cmd(t, "GET mctr");
-    assert_int_equal(atoll(r->str), w->multi);
-    freeReplyObject(r);
-    tu_ok(t, "SELECT %d", db1);
-    r = tu_cmd(t, "GET d1ctr");
-    assert_int_equal(atoll(r->str), w->db1);
-    freeReplyObject(r);
-    tu_ok(t, "SELECT 0");
 }
 
 static void read_file(const char *path, char *buf, size_t cap) {

@@ -167,7 +167,7 @@ static void test_model(void **state) {
     assert_true(m.snapshot_progress < 0);
 
     /* states and their roles */
-    assert_string_equal(ui_follow_state_label(FOLLOW_RECONNECTING), "reconnecting");
+    assert_string_equal(follow_state_name(FOLLOW_RECONNECTING), "reconnecting");
     assert_int_equal(ui_follow_state_role(FOLLOW_STREAMING), ROLE_OK);
     assert_int_equal(ui_follow_state_role(FOLLOW_FAILED), ROLE_VALUE_ERROR);
     assert_int_equal(ui_follow_status_role(FOLLOW_SNAPSHOT), ROLE_STATUS_WARN);
