@@ -27,108 +27,11 @@
 #include "crc64.h"
 #include "rdb.h"
 #include "rdbsource.h"
+#include "rdbwriter.h"
 #include "testutil.h"
 #include "util.h"
 
-/* ------------------------------------------------------------ byte writer */
-
-typedef struct W {
-    unsigned char *p;
-    size_t len, cap;
-} W;
-
-static void w_bytes(W *w, const void *p, size_t n) {
-    if (w->len + n + 1 > w->cap) {
-        w->cap = (w->len + n + 1) * 2;
-        w->p = realloc(w->p, w->cap);
-        assert_non_null(w->p);
-    }
-    memcpy(w->p + w->len, p, n);
-    w->len += n;
-}
-static void w_u8(W *w, unsigned v) {
-    unsigned char b = (unsigned char)v;
-    w_bytes(w, &b, 1);
-}
-static void w_le(W *w, uint64_t v, int n) {
-    for (int i = 0; i < n; i++) w_u8(w, (unsigned)(v >> (8 * i)) & 0xff);
-}
-/* An RDB length. */
-static void w_len(W *w, uint64_t v) {
-    if (v < 64) {
-        w_u8(w, (unsigned)v);
-    } else if (v < 16384) {
-        w_u8(w, 0x40 | (unsigned)(v >> 8));
-        w_u8(w, (unsigned)v & 0xff);
-    } else if (v <= UINT32_MAX) {
-        w_u8(w, 0x80);
-        for (int i = 3; i >= 0; i--) w_u8(w, (unsigned)(v >> (8 * i)) & 0xff);
-    } else {
-        w_u8(w, 0x81);
-        for (int i = 7; i >= 0; i--) w_u8(w, (unsigned)(v >> (8 * i)) & 0xff);
-    }
-}
-static void w_str(W *w, const void *p, size_t n) {
-    w_len(w, n);
-    w_bytes(w, p, n);
-}
-static void w_cstr(W *w, const char *s) { w_str(w, s, strlen(s)); }
-static void w_free(W *w) {
-    free(w->p);
-    memset(w, 0, sizeof(*w));
-}
-
-/* A ziplist of short strings (< 64 bytes each). */
-static void w_ziplist(W *out, const char *const *items, int n) {
-    W z = {0};
-    w_le(&z, 0, 4);
-    w_le(&z, 0, 4);
-    w_le(&z, (uint64_t)n, 2);
-    size_t prev = 0, tail = 10;
-    for (int i = 0; i < n; i++) {
-        size_t l = strlen(items[i]);
-        tail = z.len;
-        w_u8(&z, (unsigned)prev);
-        w_u8(&z, (unsigned)l); /* 00pppppp: string of l bytes */
-        w_bytes(&z, items[i], l);
-        prev = 2 + l;
-    }
-    w_u8(&z, 0xff);
-    for (int i = 0; i < 4; i++) z.p[i] = (unsigned char)(z.len >> (8 * i));
-    for (int i = 0; i < 4; i++) z.p[4 + i] = (unsigned char)(tail >> (8 * i));
-    w_str(out, z.p, z.len);
-    w_free(&z);
-}
-
-/* A listpack of short strings (< 64 bytes each). */
-static void w_listpack(W *out, const char *const *items, int n) {
-    W z = {0};
-    w_le(&z, 0, 4);
-    w_le(&z, (uint64_t)n, 2);
-    for (int i = 0; i < n; i++) {
-        size_t l = strlen(items[i]);
-        w_u8(&z, 0x80 | (unsigned)l);
-        w_bytes(&z, items[i], l);
-        w_u8(&z, (unsigned)(l + 1)); /* backlen */
-    }
-    w_u8(&z, 0xff);
-    for (int i = 0; i < 4; i++) z.p[i] = (unsigned char)(z.len >> (8 * i));
-    w_str(out, z.p, z.len);
-    w_free(&z);
-}
-
-static void w_header(W *w, const char *magic) {
-    w_bytes(w, magic, 9);
-    w_u8(w, 250);
-    w_cstr(w, "redis-ver");
-    w_cstr(w, "test");
-}
-
-/* EOF opcode and the CRC64 of everything before it. */
-static void w_footer(W *w) {
-    w_u8(w, 255);
-    w_le(w, crc64(0, w->p, w->len), 8);
-}
+/* ---------------------------------------- expected keys (rdbwriter.h writes) */
 
 /* A value: the test remembers where its bytes start and end. */
 typedef struct Expect {
@@ -138,9 +41,10 @@ typedef struct Expect {
     size_t start, end; /* value bytes in the file (after the key) */
 } Expect;
 
-static void w_key(W *w, Expect *e, int type, const char *key, int db) {
-    w_u8(w, (unsigned)type);
-    w_cstr(w, key);
+/* Writes the type byte and key; e remembers where the value starts. */
+static void expect_key(RdbWriter *w, Expect *e, int type, const char *key, int db) {
+    rw_u8(w, (unsigned)type);
+    rw_cstr(w, key);
     e->key = key;
     e->type = type;
     e->db = db;
@@ -228,7 +132,7 @@ static int parse_mem(const unsigned char *p, size_t len, size_t chunk, Parsed *o
 
 /* The payload of key i must be exactly type byte + the value bytes the test
  * wrote + version + CRC64, and verify. */
-static void assert_payload(const Parsed *p, int i, const W *w, const Expect *e, int version) {
+static void assert_payload(const Parsed *p, int i, const RdbWriter *w, const Expect *e, int version) {
     assert_string_equal(p->keys[i], e->key);
     assert_int_equal(p->db[i], e->db);
     assert_int_equal(p->type[i], e->type);
@@ -268,93 +172,93 @@ static void test_crc64_and_lzf(void **state) {
 }
 
 /* RDB 9 with every old encoding, expiry in seconds, IDLE and FREQ. */
-static void build_old_formats(W *w, Expect *e, int *n) {
+static void build_old_formats(RdbWriter *w, Expect *e, int *n) {
     int k = 0;
-    w_header(w, "REDIS0009");
-    w_u8(w, 254);
-    w_len(w, 0);
-    w_u8(w, 251);
-    w_len(w, 10);
-    w_len(w, 1);
+    rw_file_header(w, "REDIS0009");
+    rw_u8(w, 254);
+    rw_len(w, 0);
+    rw_u8(w, 251);
+    rw_len(w, 10);
+    rw_len(w, 1);
     /* plain list, with IDLE/FREQ before it */
-    w_u8(w, 248);
-    w_len(w, 300);
-    w_u8(w, 249);
-    w_u8(w, 7);
-    w_key(w, &e[k], 1, "old:list", 0);
-    w_len(w, 3);
-    w_cstr(w, "a");
-    w_cstr(w, "b");
-    w_u8(w, 0xc0); /* an int-encoded element: 8-bit 42 */
-    w_u8(w, 42);
+    rw_u8(w, 248);
+    rw_len(w, 300);
+    rw_u8(w, 249);
+    rw_u8(w, 7);
+    expect_key(w, &e[k], 1, "old:list", 0);
+    rw_len(w, 3);
+    rw_cstr(w, "a");
+    rw_cstr(w, "b");
+    rw_u8(w, 0xc0); /* an int-encoded element: 8-bit 42 */
+    rw_u8(w, 42);
     e[k++].end = w->len;
     /* plain set */
-    w_key(w, &e[k], 2, "old:set", 0);
-    w_len(w, 2);
-    w_cstr(w, "x");
-    w_cstr(w, "y");
+    expect_key(w, &e[k], 2, "old:set", 0);
+    rw_len(w, 2);
+    rw_cstr(w, "x");
+    rw_cstr(w, "y");
     e[k++].end = w->len;
     /* zset with text scores: "1.5", +inf */
-    w_key(w, &e[k], 3, "old:zset", 0);
-    w_len(w, 2);
-    w_cstr(w, "m1");
-    w_u8(w, 3);
-    w_bytes(w, "1.5", 3);
-    w_cstr(w, "m2");
-    w_u8(w, 254);
+    expect_key(w, &e[k], 3, "old:zset", 0);
+    rw_len(w, 2);
+    rw_cstr(w, "m1");
+    rw_u8(w, 3);
+    rw_bytes(w, "1.5", 3);
+    rw_cstr(w, "m2");
+    rw_u8(w, 254);
     e[k++].end = w->len;
     /* plain hash, with an expiry in seconds (far future) */
-    w_u8(w, 253);
-    w_le(w, 4000000000u, 4); /* as int32 this is negative: long past */
-    w_key(w, &e[k], 4, "old:hash:expired", 0);
+    rw_u8(w, 253);
+    rw_le(w, 4000000000u, 4); /* as int32 this is negative: long past */
+    expect_key(w, &e[k], 4, "old:hash:expired", 0);
     e[k].expire = 1;
-    w_len(w, 1);
-    w_cstr(w, "f");
-    w_cstr(w, "v");
+    rw_len(w, 1);
+    rw_cstr(w, "f");
+    rw_cstr(w, "v");
     e[k++].end = w->len;
-    w_u8(w, 253);
-    w_le(w, 2000000000u, 4);
-    w_key(w, &e[k], 4, "old:hash", 0);
+    rw_u8(w, 253);
+    rw_le(w, 2000000000u, 4);
+    expect_key(w, &e[k], 4, "old:hash", 0);
     e[k].expire = 2000000000000LL;
-    w_len(w, 2);
-    w_cstr(w, "f1");
-    w_cstr(w, "v1");
-    w_cstr(w, "f2");
-    w_cstr(w, "v2");
+    rw_len(w, 2);
+    rw_cstr(w, "f1");
+    rw_cstr(w, "v1");
+    rw_cstr(w, "f2");
+    rw_cstr(w, "v2");
     e[k++].end = w->len;
     /* zipmap {f: v, g: w} */
-    w_key(w, &e[k], 9, "old:zipmap", 0);
+    expect_key(w, &e[k], 9, "old:zipmap", 0);
     const unsigned char zm[] = {2, 1, 'f', 1, 0, 'v', 1, 'g', 1, 0, 'w', 0xff};
-    w_str(w, zm, sizeof(zm));
+    rw_str(w, zm, sizeof(zm));
     e[k++].end = w->len;
     /* ziplists: list, zset, hash */
-    w_key(w, &e[k], 10, "old:ziplist", 0);
-    w_ziplist(w, (const char *const[]){"a", "bb", "ccc"}, 3);
+    expect_key(w, &e[k], 10, "old:ziplist", 0);
+    rw_ziplist(w, (const char *const[]){"a", "bb", "ccc"}, 3);
     e[k++].end = w->len;
-    w_key(w, &e[k], 12, "old:zset:ziplist", 0);
-    w_ziplist(w, (const char *const[]){"m1", "1", "m2", "2.5"}, 4);
+    expect_key(w, &e[k], 12, "old:zset:ziplist", 0);
+    rw_ziplist(w, (const char *const[]){"m1", "1", "m2", "2.5"}, 4);
     e[k++].end = w->len;
-    w_key(w, &e[k], 13, "old:hash:ziplist", 0);
-    w_ziplist(w, (const char *const[]){"f1", "v1", "f2", "v2"}, 4);
+    expect_key(w, &e[k], 13, "old:hash:ziplist", 0);
+    rw_ziplist(w, (const char *const[]){"f1", "v1", "f2", "v2"}, 4);
     e[k++].end = w->len;
     /* quicklist v1: two ziplist nodes */
-    w_key(w, &e[k], 14, "old:quicklist", 0);
-    w_len(w, 2);
-    w_ziplist(w, (const char *const[]){"q1", "q2"}, 2);
-    w_ziplist(w, (const char *const[]){"q3"}, 1);
+    expect_key(w, &e[k], 14, "old:quicklist", 0);
+    rw_len(w, 2);
+    rw_ziplist(w, (const char *const[]){"q1", "q2"}, 2);
+    rw_ziplist(w, (const char *const[]){"q3"}, 1);
     e[k++].end = w->len;
     /* intset {1, 2, 300} as int16 */
-    w_key(w, &e[k], 11, "old:intset", 0);
+    expect_key(w, &e[k], 11, "old:intset", 0);
     const unsigned char is[] = {2, 0, 0, 0, 3, 0, 0, 0, 1, 0, 2, 0, 0x2c, 0x01};
-    w_str(w, is, sizeof(is));
+    rw_str(w, is, sizeof(is));
     e[k++].end = w->len;
-    w_footer(w);
+    rw_file_footer(w);
     *n = k;
 }
 
 static void test_old_formats_delimited(void **state) {
     (void)state;
-    W w = {0};
+    RdbWriter w = {0};
     Expect e[32];
     memset(e, 0, sizeof(e));
     int n;
@@ -368,101 +272,101 @@ static void test_old_formats_delimited(void **state) {
         assert_int_equal(p.checksum, 1);
         parsed_free(&p);
     }
-    w_free(&w);
+    rw_free(&w);
 }
 
 /* RDB 12 (Redis 7.4) hashes with field TTLs, set listpack, stream v3,
  * module values, module AUX, functions, slot info. */
 static void test_newer_formats_delimited(void **state) {
     (void)state;
-    W w = {0};
+    RdbWriter w = {0};
     Expect e[16];
     memset(e, 0, sizeof(e));
     int k = 0;
-    w_header(&w, "REDIS0012");
-    w_u8(&w, 245); /* FUNCTION2 */
-    w_cstr(&w, "#!lua name=lib1\nredis.register_function('f', function() return 1 end)");
-    w_u8(&w, 247); /* MODULE_AUX: id, when-opcode 2, when, items, EOF */
-    w_len(&w, 0x123456789abcULL << 10);
-    w_len(&w, 2);
-    w_len(&w, 2);
-    w_len(&w, 5);
-    w_cstr(&w, "aux-string");
-    w_len(&w, 0);
-    w_u8(&w, 254);
-    w_len(&w, 3);
-    w_u8(&w, 244); /* SLOT_INFO: slot, keys, expires */
-    w_len(&w, 100);
-    w_len(&w, 5);
-    w_len(&w, 1);
-    w_key(&w, &e[k], 22, "hfe:pre-ga", 3); /* count; then ttl, field, value */
-    w_len(&w, 2);
-    w_len(&w, 0);
-    w_cstr(&w, "f1");
-    w_cstr(&w, "v1");
-    w_len(&w, 1800000000000ULL);
-    w_cstr(&w, "f2");
-    w_cstr(&w, "v2");
+    rw_file_header(&w, "REDIS0012");
+    rw_u8(&w, 245); /* FUNCTION2 */
+    rw_cstr(&w, "#!lua name=lib1\nredis.register_function('f', function() return 1 end)");
+    rw_u8(&w, 247); /* MODULE_AUX: id, when-opcode 2, when, items, EOF */
+    rw_len(&w, 0x123456789abcULL << 10);
+    rw_len(&w, 2);
+    rw_len(&w, 2);
+    rw_len(&w, 5);
+    rw_cstr(&w, "aux-string");
+    rw_len(&w, 0);
+    rw_u8(&w, 254);
+    rw_len(&w, 3);
+    rw_u8(&w, 244); /* SLOT_INFO: slot, keys, expires */
+    rw_len(&w, 100);
+    rw_len(&w, 5);
+    rw_len(&w, 1);
+    expect_key(&w, &e[k], 22, "hfe:pre-ga", 3); /* count; then ttl, field, value */
+    rw_len(&w, 2);
+    rw_len(&w, 0);
+    rw_cstr(&w, "f1");
+    rw_cstr(&w, "v1");
+    rw_len(&w, 1800000000000ULL);
+    rw_cstr(&w, "f2");
+    rw_cstr(&w, "v2");
     e[k++].end = w.len;
-    w_key(&w, &e[k], 23, "hfe:lp:pre-ga", 3);
-    w_listpack(&w, (const char *const[]){"f", "v", "0"}, 3);
+    expect_key(&w, &e[k], 23, "hfe:lp:pre-ga", 3);
+    rw_listpack(&w, (const char *const[]){"f", "v", "0"}, 3);
     e[k++].end = w.len;
-    w_key(&w, &e[k], 24, "hfe:meta", 3); /* min expiry, count, (ttl, field, value)... */
-    w_le(&w, 1800000000000ULL, 8);
-    w_len(&w, 2);
-    w_len(&w, 1);
-    w_cstr(&w, "a");
-    w_cstr(&w, "1");
-    w_len(&w, 0);
-    w_cstr(&w, "b");
-    w_cstr(&w, "2");
+    expect_key(&w, &e[k], 24, "hfe:meta", 3); /* min expiry, count, (ttl, field, value)... */
+    rw_le(&w, 1800000000000ULL, 8);
+    rw_len(&w, 2);
+    rw_len(&w, 1);
+    rw_cstr(&w, "a");
+    rw_cstr(&w, "1");
+    rw_len(&w, 0);
+    rw_cstr(&w, "b");
+    rw_cstr(&w, "2");
     e[k++].end = w.len;
-    w_key(&w, &e[k], 25, "hfe:lp", 3);
-    w_le(&w, 1800000000000ULL, 8);
-    w_listpack(&w, (const char *const[]){"f", "v", "1800000000000"}, 3);
+    expect_key(&w, &e[k], 25, "hfe:lp", 3);
+    rw_le(&w, 1800000000000ULL, 8);
+    rw_listpack(&w, (const char *const[]){"f", "v", "1800000000000"}, 3);
     e[k++].end = w.len;
-    w_key(&w, &e[k], 20, "set:lp", 3);
-    w_listpack(&w, (const char *const[]){"a", "b"}, 2);
+    expect_key(&w, &e[k], 20, "set:lp", 3);
+    rw_listpack(&w, (const char *const[]){"a", "b"}, 2);
     e[k++].end = w.len;
     /* module value: id, then SINT UINT FLOAT DOUBLE STRING EOF */
-    w_key(&w, &e[k], 7, "mod:value", 3);
-    w_len(&w, (0x0123456789abcULL << 10) | 3);
-    w_len(&w, 1);
-    w_len(&w, 17);
-    w_len(&w, 2);
-    w_len(&w, 1000);
-    w_len(&w, 3);
-    w_le(&w, 0x3f800000, 4);
-    w_len(&w, 4);
-    w_le(&w, 0, 8);
-    w_len(&w, 5);
-    w_cstr(&w, "payload");
-    w_len(&w, 0);
+    expect_key(&w, &e[k], 7, "mod:value", 3);
+    rw_len(&w, (0x0123456789abcULL << 10) | 3);
+    rw_len(&w, 1);
+    rw_len(&w, 17);
+    rw_len(&w, 2);
+    rw_len(&w, 1000);
+    rw_len(&w, 3);
+    rw_le(&w, 0x3f800000, 4);
+    rw_len(&w, 4);
+    rw_le(&w, 0, 8);
+    rw_len(&w, 5);
+    rw_cstr(&w, "payload");
+    rw_len(&w, 0);
     e[k++].end = w.len;
     /* stream v3: one node, length/ids, a group with one PEL entry and a
      * consumer (seen + active time) */
-    w_key(&w, &e[k], 21, "stream:v3", 3);
-    w_len(&w, 1);
-    w_str(&w, "0123456789abcdef", 16);
-    w_listpack(&w, (const char *const[]){"1", "0", "1", "f", "0", "0", "v", "1"}, 8);
-    for (int i = 0; i < 8; i++) w_len(&w, (uint64_t)i); /* length, last, first, max deleted, added */
-    w_len(&w, 1);
-    w_cstr(&w, "grp");
-    w_len(&w, 1);
-    w_len(&w, 0);
-    w_len(&w, 1); /* entries read */
-    w_len(&w, 1);
-    w_bytes(&w, "IDIDIDIDIDIDIDID", 16);
-    w_le(&w, 1700000000000ULL, 8);
-    w_len(&w, 2);
-    w_len(&w, 1);
-    w_cstr(&w, "alice");
-    w_le(&w, 1700000000000ULL, 8);
-    w_le(&w, 1700000000001ULL, 8);
-    w_len(&w, 1);
-    w_bytes(&w, "IDIDIDIDIDIDIDID", 16);
+    expect_key(&w, &e[k], 21, "stream:v3", 3);
+    rw_len(&w, 1);
+    rw_str(&w, "0123456789abcdef", 16);
+    rw_listpack(&w, (const char *const[]){"1", "0", "1", "f", "0", "0", "v", "1"}, 8);
+    for (int i = 0; i < 8; i++) rw_len(&w, (uint64_t)i); /* length, last, first, max deleted, added */
+    rw_len(&w, 1);
+    rw_cstr(&w, "grp");
+    rw_len(&w, 1);
+    rw_len(&w, 0);
+    rw_len(&w, 1); /* entries read */
+    rw_len(&w, 1);
+    rw_bytes(&w, "IDIDIDIDIDIDIDID", 16);
+    rw_le(&w, 1700000000000ULL, 8);
+    rw_len(&w, 2);
+    rw_len(&w, 1);
+    rw_cstr(&w, "alice");
+    rw_le(&w, 1700000000000ULL, 8);
+    rw_le(&w, 1700000000001ULL, 8);
+    rw_len(&w, 1);
+    rw_bytes(&w, "IDIDIDIDIDIDIDID", 16);
     e[k++].end = w.len;
-    w_footer(&w);
+    rw_file_footer(&w);
 
     Parsed p;
     char err[FERRY_ERR_LEN];
@@ -478,25 +382,25 @@ static void test_newer_formats_delimited(void **state) {
 
     /* The same hash TTL type 22 means Valkey's HASH_2 under VALKEY080:
      * count, then field, value, 8-byte expiry (-1 = none). */
-    W v = {0};
+    RdbWriter v = {0};
     Expect ve[2];
     memset(ve, 0, sizeof(ve));
-    w_header(&v, "VALKEY080");
-    w_u8(&v, 254);
-    w_len(&v, 0);
-    w_key(&v, &ve[0], 22, "valkey:hash2", 0);
-    w_len(&v, 2);
-    w_cstr(&v, "f1");
-    w_cstr(&v, "v1");
-    w_le(&v, UINT64_MAX, 8);
-    w_cstr(&v, "f2");
-    w_cstr(&v, "v2");
-    w_le(&v, 1800000000000ULL, 8);
+    rw_file_header(&v, "VALKEY080");
+    rw_u8(&v, 254);
+    rw_len(&v, 0);
+    expect_key(&v, &ve[0], 22, "valkey:hash2", 0);
+    rw_len(&v, 2);
+    rw_cstr(&v, "f1");
+    rw_cstr(&v, "v1");
+    rw_le(&v, UINT64_MAX, 8);
+    rw_cstr(&v, "f2");
+    rw_cstr(&v, "v2");
+    rw_le(&v, 1800000000000ULL, 8);
     ve[0].end = v.len;
-    w_key(&v, &ve[1], 0, "valkey:str", 0);
-    w_cstr(&v, "x");
+    expect_key(&v, &ve[1], 0, "valkey:str", 0);
+    rw_cstr(&v, "x");
     ve[1].end = v.len;
-    w_footer(&v);
+    rw_file_footer(&v);
     if (parse_mem(v.p, v.len, 0, &p, err) < 0) fail_msg("%s", err);
     assert_int_equal(p.nkeys, 2);
     assert_payload(&p, 0, &v, &ve[0], 80);
@@ -513,41 +417,41 @@ static void test_newer_formats_delimited(void **state) {
     memcpy(v.p, "RUBBISH01", 9);
     assert_int_equal(parse_mem(v.p, v.len, 0, &p, err), -1);
     assert_true(tu_contains(err, "not an RDB snapshot"));
-    w_free(&v);
+    rw_free(&v);
 
-    W m = {0};
-    w_header(&m, "REDIS0009");
-    w_u8(&m, 6); /* pre-GA module value: cannot be delimited */
-    w_cstr(&m, "k");
-    w_len(&m, 1);
-    w_footer(&m);
+    RdbWriter m = {0};
+    rw_file_header(&m, "REDIS0009");
+    rw_u8(&m, 6); /* pre-GA module value: cannot be delimited */
+    rw_cstr(&m, "k");
+    rw_len(&m, 1);
+    rw_file_footer(&m);
     assert_int_equal(parse_mem(m.p, m.len, 0, &p, err), -1);
     assert_true(tu_contains(err, "type 6"));
     m.len = 0;
-    w_header(&m, "REDIS0010");
-    w_u8(&m, 246);
-    w_footer(&m);
+    rw_file_header(&m, "REDIS0010");
+    rw_u8(&m, 246);
+    rw_file_footer(&m);
     assert_int_equal(parse_mem(m.p, m.len, 0, &p, err), -1);
     assert_true(tu_contains(err, "opcode 246"));
-    w_free(&m);
-    w_free(&w);
+    rw_free(&m);
+    rw_free(&w);
 }
 
 /* A replication socket: "$EOF:<mark>" then the RDB, the mark, and the
  * replication stream; "$<len>" then exactly len bytes. */
 static void test_framing(void **state) {
     (void)state;
-    W w = {0};
+    RdbWriter w = {0};
     Expect e[32];
     memset(e, 0, sizeof(e));
     int n;
     build_old_formats(&w, e, &n);
     const char mark[] = "0123456789abcdef0123456789abcdef01234567";
     const char tail[] = "*1\r\n$4\r\nPING\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n";
-    W s = {0};
-    w_bytes(&s, w.p, w.len);
-    w_bytes(&s, mark, 40);
-    w_bytes(&s, tail, strlen(tail));
+    RdbWriter s = {0};
+    rw_bytes(&s, w.p, w.len);
+    rw_bytes(&s, mark, 40);
+    rw_bytes(&s, tail, strlen(tail));
     char err[FERRY_ERR_LEN], line[64];
     snprintf(line, sizeof(line), "$EOF:%s", mark);
     for (size_t chunk = 0; chunk <= 64; chunk += 64) {
@@ -610,8 +514,8 @@ static void test_framing(void **state) {
     assert_true(tu_contains(err, "neither"));
     assert_int_equal(rdb_reader_set_framing(r, "$12x", 4, err, sizeof(err)), -1);
     rdb_reader_free(r);
-    w_free(&s);
-    w_free(&w);
+    rw_free(&s);
+    rw_free(&w);
 }
 
 /* ------------------------------------------------------- the real server */
@@ -620,15 +524,6 @@ static Sandbox src;
 static char snap[600];        /* the snapshot, copied out of the server's dir */
 static char workdir[512];
 static long dbsize[16];
-
-static void pipe_cmds(Conn *c, int n) {
-    for (int i = 0; i < n; i++) {
-        redisReply *r;
-        if (conn_get_reply(c, &r) != 0) fail_msg("pipeline: %s", conn_errstr(c));
-        if (r->type == REDIS_REPLY_ERROR) fail_msg("pipeline: %s", r->str);
-        freeReplyObject(r);
-    }
-}
 
 /* Everything the server writes, small and large, in three dbs. */
 static void fill_snapshot_source(Conn *c) {
@@ -656,7 +551,7 @@ static void fill_snapshot_source(Conn *c) {
     /* lists: compressed quicklist nodes, plain nodes */
     tu_ok(c, "CONFIG SET list-compress-depth 1");
     for (int i = 0; i < 3000; i++) conn_append(c, "RPUSH list:compressed element-%d-%s", i, i % 100 ? "abcabcabc" : big);
-    pipe_cmds(c, 3000);
+    tu_pipeline_ok(c, 3000);
     tu_ok(c, "CONFIG SET list-compress-depth 0");
     tu_ok(c, "DEBUG QUICKLIST-PACKED-THRESHOLD 1000");
     tu_ok(c, "RPUSH list:plain small %s small2 %s", big, big);
@@ -664,20 +559,20 @@ static void fill_snapshot_source(Conn *c) {
     /* sets: large intset; hashtable */
     tu_ok(c, "CONFIG SET set-max-intset-entries 5000");
     for (int i = 0; i < 2000; i++) conn_append(c, "SADD set:intset:big %d", i * 3 - 1000);
-    pipe_cmds(c, 2000);
+    tu_pipeline_ok(c, 2000);
     tu_ok(c, "CONFIG SET set-max-intset-entries 512");
     tu_ok(c, "SADD set:int64 1 9000000000");
     /* zsets: special scores, both encodings */
     tu_ok(c, "ZADD zset:inf inf a -inf b 0 c -1.25 d");
     for (int i = 0; i < 500; i++) conn_append(c, "ZADD zset:skiplist:inf %d.5 m%d", i, i);
-    pipe_cmds(c, 500);
+    tu_pipeline_ok(c, 500);
     tu_ok(c, "ZADD zset:skiplist:inf inf top -inf bottom");
     /* hashes: big values force a hashtable; expiry */
     tu_ok(c, "HSET hash:bigvalue f %s g small", big);
     tu_ok(c, "PEXPIRE hash:bigvalue 86400000");
     /* streams: many nodes, an empty one with a group, trimmed */
     for (int i = 1; i <= 1500; i++) conn_append(c, "XADD stream:long %d-0 field %d other v%d", i, i, i);
-    pipe_cmds(c, 1500);
+    tu_pipeline_ok(c, 1500);
     tu_ok(c, "XGROUP CREATE stream:long g1 0");
     redisReply *r = tu_cmd(c, "XREADGROUP GROUP g1 c1 COUNT 300 STREAMS stream:long >");
     freeReplyObject(r);
@@ -811,85 +706,16 @@ static void test_snapshot_every_encoding(void **state) {
 
 /* -------- old-format payloads, restored by the real server */
 
-/* Skips one RDB string in a payload (walker for the test's own conversions). */
-static const unsigned char *t_len(const unsigned char *p, uint64_t *v, int *enc) {
-    *enc = -1;
-    int t = p[0] >> 6;
-    if (t == 0) { *v = p[0] & 0x3f; return p + 1; }
-    if (t == 1) { *v = (uint64_t)(p[0] & 0x3f) << 8 | p[1]; return p + 2; }
-    if (t == 3) { *enc = p[0] & 0x3f; *v = 0; return p + 1; }
-    if (p[0] == 0x80) { *v = (uint64_t)p[1] << 24 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 8 | p[4]; return p + 5; }
-    *v = 0;
-    for (int i = 1; i <= 8; i++) *v = *v << 8 | p[i];
-    return p + 9;
-}
-static const unsigned char *t_str(const unsigned char *p) {
-    uint64_t v, c, u;
-    int enc, e2;
-    p = t_len(p, &v, &enc);
-    if (enc < 0) return p + v;
-    if (enc <= 2) return p + (1 << enc);
-    p = t_len(p, &c, &e2);
-    p = t_len(p, &u, &e2);
-    return p + c;
-}
-
-/* A Redis 7.0 stream payload (v2) rewritten as v1 (drop first/max-deleted
- * ids, entries-added and entries-read) or as v3 (add consumers' active
- * time). Returns the value bytes after the type byte. */
-static void convert_stream(const unsigned char *p, size_t len, int to, W *out) {
-    const unsigned char *end = p + len - RDB_PAYLOAD_FOOTER, *s = p + 1, *q;
-    uint64_t n, v, g, pel, nc, cp;
-    int enc;
-    q = t_len(s, &n, &enc);
-    for (uint64_t i = 0; i < n; i++) q = t_str(t_str(q));
-    for (int i = 0; i < 3; i++) q = t_len(q, &v, &enc);
-    w_bytes(out, s, (size_t)(q - s));
-    s = q;
-    for (int i = 0; i < 5; i++) q = t_len(q, &v, &enc);
-    if (to == 3) w_bytes(out, s, (size_t)(q - s));
-    s = q;
-    q = t_len(q, &g, &enc);
-    w_bytes(out, s, (size_t)(q - s));
-    for (uint64_t i = 0; i < g; i++) {
-        s = q;
-        q = t_str(q);
-        q = t_len(q, &v, &enc);
-        q = t_len(q, &v, &enc);
-        w_bytes(out, s, (size_t)(q - s));
-        s = q;
-        q = t_len(q, &v, &enc); /* entries read */
-        if (to == 3) w_bytes(out, s, (size_t)(q - s));
-        s = q;
-        q = t_len(q, &pel, &enc);
-        for (uint64_t j = 0; j < pel; j++) q = t_len(q + 24, &v, &enc);
-        q = t_len(q, &nc, &enc);
-        w_bytes(out, s, (size_t)(q - s));
-        for (uint64_t c = 0; c < nc; c++) {
-            s = q;
-            q = t_str(q) + 8;
-            w_bytes(out, s, (size_t)(q - s));
-            if (to == 3) w_le(out, 1700000000000ULL, 8);
-            s = q;
-            q = t_len(q, &cp, &enc);
-            q += 16 * cp;
-            w_bytes(out, s, (size_t)(q - s));
-        }
-    }
-    assert_true(q == end);
-}
-
-static void payload_of(W *out, int type, const unsigned char *value, size_t len, int version) {
+static void payload_of(RdbWriter *out, int type, const unsigned char *value, size_t len, int version) {
     out->len = 0;
-    w_u8(out, (unsigned)type);
-    w_bytes(out, value, len);
-    w_le(out, (uint64_t)version, 2);
-    w_le(out, crc64(0, out->p, out->len), 8);
+    rw_u8(out, (unsigned)type);
+    rw_bytes(out, value, len);
+    rw_payload_footer(out, version);
 }
 
 static void test_old_formats_restore(void **state) {
     (void)state;
-    W w = {0};
+    RdbWriter w = {0};
     Expect e[32];
     memset(e, 0, sizeof(e));
     int n;
@@ -936,9 +762,9 @@ static void test_old_formats_restore(void **state) {
     redisReply *d = tu_cmd(a, "DUMP stream:events");
     assert_int_equal(d->type, REDIS_REPLY_STRING);
     assert_int_equal((unsigned char)d->str[0], RDB_TYPE_STREAM_LISTPACKS_2);
-    W v1 = {0}, v3 = {0}, pl = {0};
-    convert_stream((const unsigned char *)d->str, d->len, 1, &v1);
-    convert_stream((const unsigned char *)d->str, d->len, 3, &v3);
+    RdbWriter v1 = {0}, v3 = {0}, pl = {0};
+    rw_stream_v2_as((const unsigned char *)d->str, d->len, 1, &v1);
+    rw_stream_v2_as((const unsigned char *)d->str, d->len, 3, &v3);
     payload_of(&pl, RDB_TYPE_STREAM_LISTPACKS, v1.p, v1.len, 9);
     tu_ok(b, "RESTORE stream:v1 0 %b", pl.p, pl.len);
     const char *cmp[] = {"XRANGE %s - +", "XPENDING %s billing", "XPENDING %s audit", NULL};
@@ -949,33 +775,33 @@ static void test_old_formats_restore(void **state) {
         freeReplyObject(y);
     }
     /* v3 inside a file, between two other keys. */
-    W f = {0};
+    RdbWriter f = {0};
     Expect fe[3];
     memset(fe, 0, sizeof(fe));
-    w_header(&f, "REDIS0011");
-    w_key(&f, &fe[0], 0, "before", 0);
-    w_cstr(&f, "x");
+    rw_file_header(&f, "REDIS0011");
+    expect_key(&f, &fe[0], 0, "before", 0);
+    rw_cstr(&f, "x");
     fe[0].end = f.len;
-    w_key(&f, &fe[1], RDB_TYPE_STREAM_LISTPACKS_3, "stream:v3", 0);
-    w_bytes(&f, v3.p, v3.len);
+    expect_key(&f, &fe[1], RDB_TYPE_STREAM_LISTPACKS_3, "stream:v3", 0);
+    rw_bytes(&f, v3.p, v3.len);
     fe[1].end = f.len;
-    w_key(&f, &fe[2], 0, "after", 0);
-    w_cstr(&f, "y");
+    expect_key(&f, &fe[2], 0, "after", 0);
+    rw_cstr(&f, "y");
     fe[2].end = f.len;
-    w_footer(&f);
+    rw_file_footer(&f);
     if (parse_mem(f.p, f.len, 9, &p, err) < 0) fail_msg("%s", err);
     assert_int_equal(p.nkeys, 3);
     for (int i = 0; i < 3; i++) assert_payload(&p, i, &f, &fe[i], 11);
     parsed_free(&p);
-    w_free(&f);
-    w_free(&v1);
-    w_free(&v3);
-    w_free(&pl);
+    rw_free(&f);
+    rw_free(&v1);
+    rw_free(&v3);
+    rw_free(&pl);
     freeReplyObject(d);
     conn_close(a);
     conn_close(b);
     sandbox_stop(&dst);
-    w_free(&w);
+    rw_free(&w);
 }
 
 /* -------- set and hash contents out of payloads */
@@ -1044,7 +870,7 @@ static void test_payload_elements(void **state) {
     tu_ok(c, "SADD s:i64 1 9000000000 -9000000000");
     tu_ok(c, "SADD s:ht a b c 1 2");
     for (int i = 0; i < 300; i++) conn_append(c, "HSET h:ht field-%d %d", i, i * 1000);
-    pipe_cmds(c, 300);
+    tu_pipeline_ok(c, 300);
     tu_ok(c, "HSET h:long f %s", "a-value-longer-than-sixty-four-bytes-to-get-the-12-bit-string-form-in-a-listpack");
     const char *keys[] = {"h:ints", "s:i16", "s:i32", "s:i64", "s:ht", "h:ht", "h:long"};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
@@ -1054,7 +880,7 @@ static void test_payload_elements(void **state) {
         freeReplyObject(d);
     }
     /* the old encodings, from the synthetic RDB 9 file */
-    W w = {0};
+    RdbWriter w = {0};
     Expect e[32];
     memset(e, 0, sizeof(e));
     int n;
@@ -1077,7 +903,7 @@ static void test_payload_elements(void **state) {
     assert_int_equal(rdb_payload_elements(bad, sizeof(bad), elems_add, x), -1);
     free(x);
     parsed_free(&p);
-    w_free(&w);
+    rw_free(&w);
     conn_close(c);
     sandbox_stop(&t);
 }
@@ -1150,25 +976,25 @@ static void test_corrupt_snapshots(void **state) {
     assert_true(tu_contains(err, "truncated"));
     assert_int_equal(rdb_file_verify(snap, NULL, NULL, err, sizeof(err)), 1);
     /* A bad length encoding is named as such. */
-    W w = {0};
-    w_header(&w, "REDIS0010");
-    w_u8(&w, 0);
-    w_cstr(&w, "k");
-    w_u8(&w, 0x85); /* 10|000101: no such length */
-    w_footer(&w);
+    RdbWriter w = {0};
+    rw_file_header(&w, "REDIS0010");
+    rw_u8(&w, 0);
+    rw_cstr(&w, "k");
+    rw_u8(&w, 0x85); /* 10|000101: no such length */
+    rw_file_footer(&w);
     assert_int_equal(parse_buf_err(w.p, w.len, err), -1);
     assert_true(tu_contains(err, "bad length encoding 0x85 in key \"k\" (string): the file is corrupt or not an RDB"));
     /* A huge length with few bytes left: refused before any allocation. */
     w.len = 0;
-    w_header(&w, "REDIS0010");
-    w_u8(&w, 2);
-    w_cstr(&w, "s");
-    w_u8(&w, 0x81);
-    w_le(&w, 0x00ffffffffffffffULL, 8);
-    w_footer(&w);
+    rw_file_header(&w, "REDIS0010");
+    rw_u8(&w, 2);
+    rw_cstr(&w, "s");
+    rw_u8(&w, 0x81);
+    rw_le(&w, 0x00ffffffffffffffULL, 8);
+    rw_file_footer(&w);
     assert_int_equal(parse_buf_err(w.p, w.len, err), -1);
     assert_true(tu_contains(err, "cannot fit"));
-    w_free(&w);
+    rw_free(&w);
     free(buf);
     free(orig);
 }
@@ -1361,18 +1187,18 @@ static void test_rdbsource_typed(void **state) {
     size_t len;
     unsigned char *buf = read_file(snap, &len);
     assert_memory_equal(buf, "REDIS0010", 9);
-    W w = {0};
-    w_bytes(&w, "REDIS0012", 9);
-    w_bytes(&w, buf + 9, len - 9 - 9); /* up to the EOF opcode; the last db section is db 9 */
+    RdbWriter w = {0};
+    rw_bytes(&w, "REDIS0012", 9);
+    rw_bytes(&w, buf + 9, len - 9 - 9); /* up to the EOF opcode; the last db section is db 9 */
     static const char *const members[] = {"a", "b", "forty-two"};
-    w_u8(&w, RDB_TYPE_SET_LISTPACK);
-    w_cstr(&w, "set:from-7.2");
-    w_listpack(&w, members, 3);
-    w_u8(&w, 255);
-    w_le(&w, 0, 8); /* no checksum: the reader takes that as "none stored" */
+    rw_u8(&w, RDB_TYPE_SET_LISTPACK);
+    rw_cstr(&w, "set:from-7.2");
+    rw_listpack(&w, members, 3);
+    rw_u8(&w, 255);
+    rw_le(&w, 0, 8); /* no checksum: the reader takes that as "none stored" */
     snprintf(path, sizeof(path), "%s/newer.rdb", workdir);
     write_file(path, w.p, w.len);
-    w_free(&w);
+    rw_free(&w);
     free(buf);
     tu_ok(dc, "FLUSHALL");
     target_options(&o, &dst, -1);
@@ -1441,11 +1267,11 @@ static void test_rdbsource_guards(void **state) {
     assert_true(tu_contains(err, "cannot open /nonexistent/x.rdb"));
     /* A snapshot newer than the target is no longer refused up front: its
      * values go in per encoding (test_rdbsource_typed). */
-    W w = {0};
-    w_header(&w, "REDIS0011");
-    w_footer(&w);
+    RdbWriter w = {0};
+    rw_file_header(&w, "REDIS0011");
+    rw_file_footer(&w);
     write_file(path, w.p, w.len);
-    w_free(&w);
+    rw_free(&w);
     RdbSource *newer = rdbsource_create(path, &o, err, sizeof(err));
     if (!newer) fail_msg("%s", err);
     rdbsource_free(newer);
@@ -1576,9 +1402,9 @@ static void test_rdbsource_control_and_reconnect(void **state) {
     Conn *a = tu_connect(&big, 0), *dc = tu_connect(&dst, 0);
     for (int i = 0; i < 6000; i++)
         conn_append(a, i % 3 ? "SET ctl:%d value-%d" : "HSET ctl:%d f value-%d", i, i);
-    pipe_cmds(a, 6000);
+    tu_pipeline_ok(a, 6000);
     for (int i = 0; i < 6000; i += 7) conn_append(a, "PEXPIRE ctl:%d 86400000", i);
-    pipe_cmds(a, (6000 + 6) / 7);
+    tu_pipeline_ok(a, (6000 + 6) / 7);
     tu_ok(a, "SAVE");
     snprintf(path, sizeof(path), "%s/ctl.rdb", workdir);
     char cmd[1400];

@@ -74,15 +74,6 @@ static long copy_all(Conn *a, Conn *b, const TypeCopyOptions *o, TypeCopyStats *
 
 /* ---- datasets -------------------------------------------------------------- */
 
-static void pipeline_ok(Conn *c, int n) {
-    for (int i = 0; i < n; i++) {
-        redisReply *r;
-        if (conn_get_reply(c, &r) != 0) fail_msg("pipeline: %s", conn_errstr(c));
-        if (r->type == REDIS_REPLY_ERROR) fail_msg("pipeline: %s", r->str);
-        freeReplyObject(r);
-    }
-}
-
 static void fill_plain_types(Conn *c) {
     long long future = util_now_ms() + 3600 * 1000 + 123; /* odd milliseconds */
     /* Strings: embstr, int, empty, binary, a big one crossing GETRANGE windows. */
@@ -101,89 +92,25 @@ static void fill_plain_types(Conn *c) {
     /* Hashes: listpack, and 2000 fields (hashtable), binary fields. */
     tu_ok(c, "HSET hash:small f1 v1 f2 v2 %b %b", "f\0", (size_t)2, "\xff\x01", (size_t)2);
     for (int i = 0; i < 2000; i++) conn_append(c, "HSET hash:big field-%d value-%d", i, i * 7);
-    pipeline_ok(c, 2000);
+    tu_pipeline_ok(c, 2000);
     tu_ok(c, "PEXPIREAT hash:big %lld", future + 2);
     /* Lists: listpack and 5000 items (quicklist). */
     tu_ok(c, "RPUSH list:small a b c 1 2 3 %b", "\0\r\n", (size_t)3);
     for (int i = 0; i < 5000; i++) conn_append(c, "RPUSH list:big item-%d", i);
-    pipeline_ok(c, 5000);
+    tu_pipeline_ok(c, 5000);
     tu_ok(c, "LPUSH list:big head");
     tu_ok(c, "PEXPIREAT list:small %lld", future + 3);
     /* Sets: intset, hashtable. */
     tu_ok(c, "SADD set:int 1 2 3 4 5 -7 1000000000000");
     tu_ok(c, "SADD set:small a b c %b", "bin\0", (size_t)4);
     for (int i = 0; i < 1000; i++) conn_append(c, "SADD set:big member-%d", i);
-    pipeline_ok(c, 1000);
+    tu_pipeline_ok(c, 1000);
     tu_ok(c, "PEXPIREAT set:int %lld", future + 4);
     /* Sorted sets: listpack, skiplist; awkward scores. */
     tu_ok(c, "ZADD zset:small 1 a 2 b 3.5 c -inf lo +inf hi 0.1 tenth -2.5e-300 tiny");
     for (int i = 0; i < 1000; i++) conn_append(c, "ZADD zset:big %d.%d m%d", i % 97, i, i);
-    pipeline_ok(c, 1000);
+    tu_pipeline_ok(c, 1000);
     tu_ok(c, "PEXPIREAT zset:big %lld", future + 5);
-}
-
-static void readgroup(Conn *c, const char *key, const char *group, const char *consumer, int count, const char *from) {
-    redisReply *r = tu_cmd(c, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s %s", group, consumer, count, key, from);
-    freeReplyObject(r);
-}
-
-static void fill_streams(Conn *c) {
-    /* 300 entries over several listpack nodes; two groups; consumers with
-     * and without pending entries; delivery counts > 1; pending entries
-     * whose stream entry was then deleted (middle) or trimmed (head). */
-    for (int i = 1; i <= 300; i++) conn_append(c, "XADD s:events %d-%d n %d payload %s", 1000 + i, i % 3, i, i % 10 ? "x" : "yyyyyyyyyy");
-    pipeline_ok(c, 300);
-    tu_ok(c, "XDEL s:events 1007-1 1050-2");
-    tu_ok(c, "XGROUP CREATE s:events billing 0");
-    tu_ok(c, "XGROUP CREATE s:events audit 0");
-    tu_ok(c, "XGROUP CREATE s:events late $");
-    tu_ok(c, "XGROUP CREATECONSUMER s:events audit idle-consumer");
-    readgroup(c, "s:events", "billing", "alice", 40, ">");
-    readgroup(c, "s:events", "billing", "bob", 20, ">");
-    tu_ok(c, "XACK s:events billing 1001-1 1002-2 1003-0");
-    /* Delivery counts: bob takes some of alice's entries twice, alice
-     * re-reads her own history (each adds one delivery). */
-    for (int k = 0; k < 3; k++) {
-        redisReply *r = tu_cmd(c, "XCLAIM s:events billing bob 0 1010-1 1011-2 1012-0");
-        freeReplyObject(r);
-    }
-    readgroup(c, "s:events", "billing", "alice", 5, "0");
-    readgroup(c, "s:events", "billing", "alice", 5, "0");
-    readgroup(c, "s:events", "audit", "carol", 150, ">");
-    /* Pending entries whose entry is gone: deleted in the middle... */
-    tu_ok(c, "XDEL s:events 1020-0 1021-0 1100-1");
-    /* ... and a stream whose delivered head was trimmed away. */
-    for (int i = 1; i <= 40; i++) conn_append(c, "XADD s:trimmed %d-0 f %d", i, i);
-    pipeline_ok(c, 40);
-    tu_ok(c, "XGROUP CREATE s:trimmed g 0");
-    readgroup(c, "s:trimmed", "g", "dora", 25, ">");
-    tu_ok(c, "XTRIM s:trimmed MINID 15");
-    /* A bigger stream: 2500 entries, 1200 pending over 3 consumers. */
-    for (int i = 1; i <= 2500; i++) conn_append(c, "XADD s:big * k %d", i);
-    pipeline_ok(c, 2500);
-    tu_ok(c, "XGROUP CREATE s:big g1 0");
-    tu_ok(c, "XGROUP CREATE s:big g2 0");
-    readgroup(c, "s:big", "g1", "c1", 500, ">");
-    readgroup(c, "s:big", "g1", "c2", 400, ">");
-    readgroup(c, "s:big", "g2", "c3", 300, ">");
-    tu_ok(c, "PEXPIREAT s:big %lld", util_now_ms() + 7200 * 1000 + 7);
-    /* Empty streams: with a group (MKSTREAM), emptied with groups and
-     * positions, emptied without groups. */
-    tu_ok(c, "XGROUP CREATE s:empty-group g $ MKSTREAM");
-    tu_ok(c, "XADD s:emptied 5-1 a 1");
-    tu_ok(c, "XADD s:emptied 6-1 a 2");
-    tu_ok(c, "XGROUP CREATE s:emptied g 0");
-    readgroup(c, "s:emptied", "g", "eve", 10, ">");
-    tu_ok(c, "XDEL s:emptied 5-1 6-1");
-    /* Deleted entries that nobody has pending: the source keeps their
-     * tombstones in its listpack nodes, the target packs the live entries
-     * afresh, so radix-tree-keys differs here (3 vs 2): masked, documented. */
-    for (int i = 1; i <= 300; i++) conn_append(c, "XADD s:holes %d-0 f %d", i, i);
-    pipeline_ok(c, 300);
-    for (int i = 1; i <= 200; i += 2) conn_append(c, "XDEL s:holes %d-0", i);
-    pipeline_ok(c, 100);
-    tu_ok(c, "XADD s:nogroup 9-9 a 1");
-    tu_ok(c, "XDEL s:nogroup 9-9");
 }
 
 /* ---- tests ---------------------------------------------------------------------- */
@@ -192,7 +119,7 @@ static void test_every_type(void **state) {
     (void)state;
     Conn *a = tu_connect(&src, 0), *b = tu_connect(&dst, 0);
     fill_plain_types(a);
-    fill_streams(a);
+    tu_fill_streams(a);
     TypeCopyStats st;
     memset(&st, 0, sizeof st);
     long n = copy_all(a, b, NULL, &st);
@@ -235,7 +162,7 @@ static void test_every_type(void **state) {
 static void test_small_chunks(void **state) {
     (void)state;
     Conn *a = tu_connect(&src, 0), *b = tu_connect(&dst, 0);
-    fill_streams(a);
+    tu_fill_streams(a);
     tu_ok(a, "RPUSH l a b c d e f g h i j k");
     tu_ok(a, "SET s %b", "0123456789abcdef", (size_t)16);
     TypeCopyOptions o;
@@ -253,7 +180,7 @@ static void test_small_chunks(void **state) {
 static void test_older_target_path(void **state) {
     (void)state;
     Conn *a = tu_connect(&src, 0), *b = tu_connect(&dst, 0);
-    fill_streams(a);
+    tu_fill_streams(a);
     TypeCopyOptions o;
     typecopy_options_init(&o);
     o.dst_version = 602;
@@ -327,7 +254,7 @@ static void test_target_error_leaves_nothing(void **state) {
     (void)state;
     Conn *a = tu_connect(&src, 0), *b = tu_connect(&dst, 0);
     for (int i = 0; i < 3000; i++) conn_append(a, "RPUSH biglist %0200d", i);
-    pipeline_ok(a, 3000);
+    tu_pipeline_ok(a, 3000);
     /* The target runs out of memory part-way: an error naming the key and
      * the server, and nothing left behind. */
     tu_ok(b, "CONFIG SET maxmemory-policy noeviction");
@@ -365,7 +292,7 @@ static void test_connection_lost_midway(void **state) {
     (void)state;
     Conn *a = tu_connect(&src, 0), *b = tu_connect(&dst, 0), *check = tu_connect(&dst, 0);
     for (int i = 0; i < 4000; i++) conn_append(a, "RPUSH biglist item-%d", i);
-    pipeline_ok(a, 4000);
+    tu_pipeline_ok(a, 4000);
     Killer k = {tu_int(b, "CLIENT ID"), 40};
     TypeCopyOptions o;
     typecopy_options_init(&o);

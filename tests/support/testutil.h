@@ -1,6 +1,7 @@
 /* testutil — what integration tests share: real servers (through the
  * engine's own sandbox), connections that fail the test on error, running
- * the ferry binary with captured output, and key-by-key keyspace equality. */
+ * the ferry binary with captured output, datasets of every type, and
+ * key-by-key keyspace equality. (RDB bytes built by hand: rdbwriter.h.) */
 #ifndef FERRY_TESTUTIL_H
 #define FERRY_TESTUTIL_H
 
@@ -23,6 +24,9 @@ redisReply *tu_cmd(Conn *c, const char *fmt, ...);
 void tu_ok(Conn *c, const char *fmt, ...);
 /* Runs a command that must answer an integer; returns it. */
 long long tu_int(Conn *c, const char *fmt, ...);
+/* Reads n pipelined replies (sent with conn_append); fails the test on an
+ * I/O error or an error reply. */
+void tu_pipeline_ok(Conn *c, int n);
 
 typedef struct TuRun {
     int status;      /* exit code, or 128+signal */
@@ -49,6 +53,10 @@ long tu_assert_same_keyspace(Conn *a, int adb, Conn *b, int bdb);
  * tree's layout); b has as many keys. For values rebuilt with commands,
  * whose DUMP bytes legitimately differ. adb/bdb -1: the current db. */
 long tu_assert_same_contents(Conn *a, int adb, Conn *b, int bdb);
+/* One key (kl bytes) on a and on b: the same type and the same contents
+ * read type-wise, compared as tu_assert_same_contents does; expiry is not
+ * compared. Fails the test naming the difference. */
+void tu_assert_same_value(Conn *a, Conn *b, const char *k, size_t kl);
 /* A key's value read type-wise (GET, LRANGE, SMEMBERS sorted, HGETALL
  * sorted by field, ZRANGE WITHSCORES, XINFO STREAM FULL COUNT 0). */
 redisReply *tu_read_value(Conn *c, const char *type, const char *k, size_t kl);
@@ -63,6 +71,13 @@ int tu_reply_equal(const redisReply *x, const redisReply *y);
  * TTLs, including streams with consumer groups and pending entries.
  * Returns the number of keys written. prefix is prepended to names. */
 long tu_fill_every_type(Conn *c, const char *prefix);
+
+/* Writes 7 streams (s:events, s:trimmed, s:big, s:empty-group, s:emptied,
+ * s:holes, s:nogroup): several listpack nodes, groups, consumers with and
+ * without pending entries, delivery counts > 1, pending entries whose
+ * entry was deleted or trimmed, deleted entries nobody has pending, empty
+ * streams with and without groups; s:big has a TTL. */
+void tu_fill_streams(Conn *c);
 
 /* Makes test certificates with the openssl command in a new temp dir
  * (written to dir): ca.crt/key, other-ca.crt (an unrelated CA),

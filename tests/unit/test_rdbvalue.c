@@ -14,170 +14,19 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "crc64.h"
 #include "rdb.h"
 #include "rdbvalue.h"
+#include "rdbwriter.h"
 
-/* ------------------------------------------------------------ byte writer */
-
-typedef struct W {
-    unsigned char *p;
-    size_t len, cap;
-} W;
-
-static void w_bytes(W *w, const void *p, size_t n) {
-    if (w->len + n + 1 > w->cap) {
-        w->cap = (w->len + n + 1) * 2;
-        w->p = realloc(w->p, w->cap);
-        assert_non_null(w->p);
-    }
-    if (n) memcpy(w->p + w->len, p, n);
-    w->len += n;
-}
-static void w_u8(W *w, unsigned v) {
-    unsigned char b = (unsigned char)v;
-    w_bytes(w, &b, 1);
-}
-static void w_le(W *w, uint64_t v, int n) {
-    for (int i = 0; i < n; i++) w_u8(w, (unsigned)(v >> (8 * i)) & 0xff);
-}
-static void w_be(W *w, uint64_t v, int n) {
-    for (int i = n - 1; i >= 0; i--) w_u8(w, (unsigned)(v >> (8 * i)) & 0xff);
-}
-static void w_len(W *w, uint64_t v) {
-    if (v < 64) {
-        w_u8(w, (unsigned)v);
-    } else if (v < 16384) {
-        w_u8(w, 0x40 | (unsigned)(v >> 8));
-        w_u8(w, (unsigned)v & 0xff);
-    } else if (v <= UINT32_MAX) {
-        w_u8(w, 0x80);
-        w_be(w, v, 4);
-    } else {
-        w_u8(w, 0x81);
-        w_be(w, v, 8);
-    }
-}
-static void w_str(W *w, const void *p, size_t n) {
-    w_len(w, n);
-    w_bytes(w, p, n);
-}
-static void w_cstr(W *w, const char *s) { w_str(w, s, strlen(s)); }
-static void w_free(W *w) {
-    free(w->p);
-    memset(w, 0, sizeof(*w));
-}
-static void w_footer(W *w, int version) {
-    w_le(w, (uint64_t)version, 2);
-    w_le(w, crc64(0, w->p, w->len), 8);
-}
-
-/* "123" → 1 and *v when s is an integer as Redis would store it. */
-static int is_int(const char *s, long long *v) {
-    char *end;
-    if (!*s || strlen(s) > 20) return 0;
-    *v = strtoll(s, &end, 10);
-    char back[32];
-    snprintf(back, sizeof back, "%lld", *v);
-    return !*end && !strcmp(back, s);
-}
-
-/* A listpack; integers in their integer encodings, as Redis stores them. */
-static void w_listpack(W *out, const char *const *items, int n) {
-    W z = {0};
-    w_le(&z, 0, 4);
-    w_le(&z, (uint64_t)n, 2);
-    for (int i = 0; i < n; i++) {
-        size_t start = z.len;
-        long long v;
-        size_t l = strlen(items[i]);
-        if (is_int(items[i], &v)) {
-            if (v >= 0 && v <= 127) w_u8(&z, (unsigned)v);
-            else if (v >= -4096 && v <= 4095) { w_u8(&z, 0xc0 | (unsigned)((uint64_t)v >> 8 & 0x1f)); w_u8(&z, (unsigned)v & 0xff); }
-            else if (v >= -32768 && v <= 32767) { w_u8(&z, 0xf1); w_le(&z, (uint64_t)v, 2); }
-            else if (v >= -8388608 && v <= 8388607) { w_u8(&z, 0xf2); w_le(&z, (uint64_t)v, 3); }
-            else if (v >= INT32_MIN && v <= INT32_MAX) { w_u8(&z, 0xf3); w_le(&z, (uint64_t)v, 4); }
-            else { w_u8(&z, 0xf4); w_le(&z, (uint64_t)v, 8); }
-        } else if (l < 64) {
-            w_u8(&z, 0x80 | (unsigned)l);
-            w_bytes(&z, items[i], l);
-        } else if (l < 4096) {
-            w_u8(&z, 0xe0 | (unsigned)(l >> 8));
-            w_u8(&z, (unsigned)l & 0xff);
-            w_bytes(&z, items[i], l);
-        } else {
-            w_u8(&z, 0xf0);
-            w_le(&z, l, 4);
-            w_bytes(&z, items[i], l);
-        }
-        size_t size = z.len - start;
-        if (size <= 127) {
-            w_u8(&z, (unsigned)size);
-        } else {
-            w_u8(&z, (unsigned)(size >> 7));
-            w_u8(&z, (unsigned)(size & 127) | 128);
-        }
-    }
-    w_u8(&z, 0xff);
-    for (int i = 0; i < 4; i++) z.p[i] = (unsigned char)(z.len >> (8 * i));
-    w_str(out, z.p, z.len);
-    w_free(&z);
-}
-
-/* A ziplist; integers in their integer encodings. */
-static void w_ziplist(W *out, const char *const *items, int n) {
-    W z = {0};
-    w_le(&z, 0, 8); /* zlbytes, zltail: set below */
-    w_le(&z, 0, 2); /* zllen */
-    size_t prev = 0, tail = 10;
-    for (int i = 0; i < n; i++) {
-        tail = z.len;
-        if (prev < 254) w_u8(&z, (unsigned)prev);
-        else { w_u8(&z, 0xfe); w_le(&z, prev, 4); }
-        long long v;
-        size_t l = strlen(items[i]);
-        if (is_int(items[i], &v)) {
-            if (v >= 0 && v <= 12) w_u8(&z, 0xf1 + (unsigned)v);
-            else if (v >= -128 && v <= 127) { w_u8(&z, 0xfe); w_le(&z, (uint64_t)v, 1); }
-            else if (v >= -32768 && v <= 32767) { w_u8(&z, 0xc0); w_le(&z, (uint64_t)v, 2); }
-            else if (v >= -8388608 && v <= 8388607) { w_u8(&z, 0xf0); w_le(&z, (uint64_t)v, 3); }
-            else if (v >= INT32_MIN && v <= INT32_MAX) { w_u8(&z, 0xd0); w_le(&z, (uint64_t)v, 4); }
-            else { w_u8(&z, 0xe0); w_le(&z, (uint64_t)v, 8); }
-        } else if (l < 64) {
-            w_u8(&z, (unsigned)l);
-            w_bytes(&z, items[i], l);
-        } else {
-            w_u8(&z, 0x40 | (unsigned)(l >> 8));
-            w_u8(&z, (unsigned)l & 0xff);
-            w_bytes(&z, items[i], l);
-        }
-        prev = z.len - tail;
-    }
-    w_u8(&z, 0xff);
-    for (int i = 0; i < 4; i++) z.p[i] = (unsigned char)(z.len >> (8 * i));
-    for (int i = 0; i < 4; i++) z.p[4 + i] = (unsigned char)(tail >> (8 * i));
-    z.p[8] = (unsigned char)n;
-    z.p[9] = (unsigned char)(n >> 8);
-    w_str(out, z.p, z.len);
-    w_free(&z);
-}
-
-static void w_intset(W *out, int enc, const long long *v, int n) {
-    W z = {0};
-    w_le(&z, (uint64_t)enc, 4);
-    w_le(&z, (uint64_t)n, 4);
-    for (int i = 0; i < n; i++) w_le(&z, (uint64_t)v[i], enc);
-    w_str(out, z.p, z.len);
-    w_free(&z);
-}
+/* ------------------------------------- payload pieces (more in rdbwriter.h) */
 
 /* "abcabcabcabc" as LZF: literal "abc", then 9 bytes from 3 back. */
-static void w_lzf_abc(W *w) {
+static void rw_lzf_abc(RdbWriter *w) {
     static const unsigned char lzf[] = {0x02, 'a', 'b', 'c', 0xe0, 0x00, 0x02};
-    w_u8(w, 0xc3);
-    w_len(w, sizeof lzf);
-    w_len(w, 12);
-    w_bytes(w, lzf, sizeof lzf);
+    rw_u8(w, 0xc3);
+    rw_len(w, sizeof lzf);
+    rw_len(w, 12);
+    rw_bytes(w, lzf, sizeof lzf);
 }
 
 /* ------------------------------------------------------------- collecting */
@@ -207,10 +56,10 @@ static int collect(void *ud, int argc, const char **argv, const size_t *lens) {
 
 /* Runs rdbvalue_commands on w (type byte + value, footer added with
  * version) and checks the commands against want (NULL-terminated). */
-static void expect_cmds(W *w, int version, const RvOptions *o, const char *const *want, RvResult *res) {
-    W p = {0};
-    w_bytes(&p, w->p, w->len);
-    w_footer(&p, version);
+static void expect_cmds(RdbWriter *w, int version, const RvOptions *o, const char *const *want, RvResult *res) {
+    RdbWriter p = {0};
+    rw_bytes(&p, w->p, w->len);
+    rw_payload_footer(&p, version);
     for (int footer = 1; footer >= 0; footer--) {
         Got g;
         memset(&g, 0, sizeof g);
@@ -226,7 +75,7 @@ static void expect_cmds(W *w, int version, const RvOptions *o, const char *const
         assert_int_equal(r.commands, (uint64_t)g.n);
         if (res) *res = r;
     }
-    w_free(&p);
+    rw_free(&p);
 }
 
 /* Expects -1 and a message containing what. */
@@ -244,174 +93,174 @@ static void expect_fail(const unsigned char *p, size_t len, int footer, const Rv
 
 static void test_strings(void **state) {
     (void)state;
-    W w = {0};
-    w_u8(&w, RDB_TYPE_STRING);
-    w_cstr(&w, "hello");
+    RdbWriter w = {0};
+    rw_u8(&w, RDB_TYPE_STRING);
+    rw_cstr(&w, "hello");
     expect_cmds(&w, 10, NULL, (const char *[]){"SET k hello", NULL}, NULL);
     /* integer encodings: 8, 16, 32 bits */
     const struct { unsigned char enc; int n; uint64_t v; const char *want; } ints[] = {
         {0xc0, 1, 0xf9, "SET k -7"}, {0xc1, 2, 1000, "SET k 1000"}, {0xc2, 4, 0xfffe7960, "SET k -100000"}};
     for (int i = 0; i < 3; i++) {
         w.len = 0;
-        w_u8(&w, RDB_TYPE_STRING);
-        w_u8(&w, ints[i].enc);
-        w_le(&w, ints[i].v, ints[i].n);
+        rw_u8(&w, RDB_TYPE_STRING);
+        rw_u8(&w, ints[i].enc);
+        rw_le(&w, ints[i].v, ints[i].n);
         expect_cmds(&w, 10, NULL, (const char *[]){ints[i].want, NULL}, NULL);
     }
     w.len = 0;
-    w_u8(&w, RDB_TYPE_STRING);
-    w_lzf_abc(&w);
+    rw_u8(&w, RDB_TYPE_STRING);
+    rw_lzf_abc(&w);
     expect_cmds(&w, 10, NULL, (const char *[]){"SET k abcabcabcabc", NULL}, NULL);
     w.len = 0;
-    w_u8(&w, RDB_TYPE_STRING);
-    w_str(&w, "a\0b\r\n", 5);
+    rw_u8(&w, RDB_TYPE_STRING);
+    rw_str(&w, "a\0b\r\n", 5);
     expect_cmds(&w, 10, NULL, (const char *[]){"SET k a\\x00b\\x0d\\x0a", NULL}, NULL);
     w.len = 0;
-    w_u8(&w, RDB_TYPE_STRING);
-    w_str(&w, "", 0);
+    rw_u8(&w, RDB_TYPE_STRING);
+    rw_str(&w, "", 0);
     expect_cmds(&w, 10, NULL, (const char *[]){"SET k ", NULL}, NULL);
-    w_free(&w);
+    rw_free(&w);
 }
 
 static void test_lists(void **state) {
     (void)state;
     RvOptions o = {.batch = 2};
-    W w = {0};
+    RdbWriter w = {0};
     RvResult r;
-    w_u8(&w, RDB_TYPE_LIST); /* plain: a string, an integer, an LZF string */
-    w_len(&w, 3);
-    w_cstr(&w, "a");
-    w_u8(&w, 0xc0);
-    w_u8(&w, 42);
-    w_lzf_abc(&w);
+    rw_u8(&w, RDB_TYPE_LIST); /* plain: a string, an integer, an LZF string */
+    rw_len(&w, 3);
+    rw_cstr(&w, "a");
+    rw_u8(&w, 0xc0);
+    rw_u8(&w, 42);
+    rw_lzf_abc(&w);
     expect_cmds(&w, 6, &o, (const char *[]){"RPUSH k a 42", "RPUSH k abcabcabcabc", NULL}, &r);
     assert_int_equal(r.elements, 3);
     w.len = 0;
-    w_u8(&w, RDB_TYPE_LIST_ZIPLIST);
-    w_ziplist(&w, (const char *const[]){"a", "12", "-100", "300", "100000", "5000000000", "-9"}, 7);
+    rw_u8(&w, RDB_TYPE_LIST_ZIPLIST);
+    rw_ziplist(&w, (const char *const[]){"a", "12", "-100", "300", "100000", "5000000000", "-9"}, 7);
     expect_cmds(&w, 6, NULL, (const char *[]){"RPUSH k a 12 -100 300 100000 5000000000 -9", NULL}, NULL);
     w.len = 0;
-    w_u8(&w, RDB_TYPE_LIST_QUICKLIST);
-    w_len(&w, 2);
-    w_ziplist(&w, (const char *const[]){"q1", "q2"}, 2);
-    w_ziplist(&w, (const char *const[]){"q3"}, 1);
+    rw_u8(&w, RDB_TYPE_LIST_QUICKLIST);
+    rw_len(&w, 2);
+    rw_ziplist(&w, (const char *const[]){"q1", "q2"}, 2);
+    rw_ziplist(&w, (const char *const[]){"q3"}, 1);
     expect_cmds(&w, 7, &o, (const char *[]){"RPUSH k q1 q2", "RPUSH k q3", NULL}, NULL);
     /* quicklist 2: a packed node, a plain node (LZF), a packed node */
     w.len = 0;
-    w_u8(&w, RDB_TYPE_LIST_QUICKLIST_2);
-    w_len(&w, 3);
-    w_len(&w, 2);
-    w_listpack(&w, (const char *const[]){"x", "1", "-5000", "70000", "-9000000000"}, 5);
-    w_len(&w, 1);
-    w_lzf_abc(&w);
-    w_len(&w, 2);
-    w_listpack(&w, (const char *const[]){"y", "4095", "-4096", "8388607"}, 4);
+    rw_u8(&w, RDB_TYPE_LIST_QUICKLIST_2);
+    rw_len(&w, 3);
+    rw_len(&w, 2);
+    rw_listpack(&w, (const char *const[]){"x", "1", "-5000", "70000", "-9000000000"}, 5);
+    rw_len(&w, 1);
+    rw_lzf_abc(&w);
+    rw_len(&w, 2);
+    rw_listpack(&w, (const char *const[]){"y", "4095", "-4096", "8388607"}, 4);
     expect_cmds(&w, 10, NULL,
                 (const char *[]){"RPUSH k x 1 -5000 70000 -9000000000 abcabcabcabc y 4095 -4096 8388607", NULL}, &r);
     assert_int_equal(r.elements, 10);
-    w_free(&w);
+    rw_free(&w);
 }
 
 static void test_sets(void **state) {
     (void)state;
-    W w = {0};
-    w_u8(&w, RDB_TYPE_SET);
-    w_len(&w, 2);
-    w_cstr(&w, "x");
-    w_str(&w, "y\0", 2);
+    RdbWriter w = {0};
+    rw_u8(&w, RDB_TYPE_SET);
+    rw_len(&w, 2);
+    rw_cstr(&w, "x");
+    rw_str(&w, "y\0", 2);
     expect_cmds(&w, 9, NULL, (const char *[]){"SADD k x y\\x00", NULL}, NULL);
     const long long i16[] = {-2, 1, 300}, i32[] = {-100000, 1, 100000}, i64[] = {-9000000000LL, 1, 9000000000LL};
     const struct { int enc; const long long *v; const char *want; } is[] = {
         {2, i16, "SADD k -2 1 300"}, {4, i32, "SADD k -100000 1 100000"}, {8, i64, "SADD k -9000000000 1 9000000000"}};
     for (int i = 0; i < 3; i++) {
         w.len = 0;
-        w_u8(&w, RDB_TYPE_SET_INTSET);
-        w_intset(&w, is[i].enc, is[i].v, 3);
+        rw_u8(&w, RDB_TYPE_SET_INTSET);
+        rw_intset(&w, is[i].enc, is[i].v, 3);
         expect_cmds(&w, 10, NULL, (const char *[]){is[i].want, NULL}, NULL);
     }
     /* type 20: Redis 7.2's set listpack */
     w.len = 0;
-    w_u8(&w, RDB_TYPE_SET_LISTPACK);
-    w_listpack(&w, (const char *const[]){"a", "b", "7", "-3"}, 4);
+    rw_u8(&w, RDB_TYPE_SET_LISTPACK);
+    rw_listpack(&w, (const char *const[]){"a", "b", "7", "-3"}, 4);
     RvOptions o = {.batch = 3};
     expect_cmds(&w, 11, &o, (const char *[]){"SADD k a b 7", "SADD k -3", NULL}, NULL);
-    w_free(&w);
+    rw_free(&w);
 }
 
-static void w_double(W *w, double d) {
+static void rw_double(RdbWriter *w, double d) {
     uint64_t b;
     memcpy(&b, &d, sizeof b);
-    w_le(w, b, 8);
+    rw_le(w, b, 8);
 }
 
 static void test_zsets(void **state) {
     (void)state;
-    W w = {0};
-    w_u8(&w, RDB_TYPE_ZSET); /* text scores: a length byte, 254 +inf, 255 -inf */
-    w_len(&w, 3);
-    w_cstr(&w, "m1");
-    w_u8(&w, 3);
-    w_bytes(&w, "1.5", 3);
-    w_cstr(&w, "m2");
-    w_u8(&w, 254);
-    w_cstr(&w, "m3");
-    w_u8(&w, 255);
+    RdbWriter w = {0};
+    rw_u8(&w, RDB_TYPE_ZSET); /* text scores: a length byte, 254 +inf, 255 -inf */
+    rw_len(&w, 3);
+    rw_cstr(&w, "m1");
+    rw_u8(&w, 3);
+    rw_bytes(&w, "1.5", 3);
+    rw_cstr(&w, "m2");
+    rw_u8(&w, 254);
+    rw_cstr(&w, "m3");
+    rw_u8(&w, 255);
     expect_cmds(&w, 6, NULL, (const char *[]){"ZADD k 1.5 m1 inf m2 -inf m3", NULL}, NULL);
     w.len = 0;
-    w_u8(&w, RDB_TYPE_ZSET_2);
-    w_len(&w, 6);
+    rw_u8(&w, RDB_TYPE_ZSET_2);
+    rw_len(&w, 6);
     const char *m[] = {"a", "tenth", "tiny", "hi", "lo", "third"};
     const double d[] = {1, 0.1, -2.5e-300, INFINITY, -INFINITY, 1.0 / 3};
     for (int i = 0; i < 6; i++) {
-        w_cstr(&w, m[i]);
-        w_double(&w, d[i]);
+        rw_cstr(&w, m[i]);
+        rw_double(&w, d[i]);
     }
     expect_cmds(&w, 10, NULL, (const char *[]){"ZADD k 1 a 0.1 tenth -2.5e-300 tiny inf hi -inf lo 0.3333333333333333 third", NULL}, NULL);
     w.len = 0;
-    w_u8(&w, RDB_TYPE_ZSET_ZIPLIST);
-    w_ziplist(&w, (const char *const[]){"m1", "1", "m2", "2.5"}, 4);
+    rw_u8(&w, RDB_TYPE_ZSET_ZIPLIST);
+    rw_ziplist(&w, (const char *const[]){"m1", "1", "m2", "2.5"}, 4);
     expect_cmds(&w, 6, NULL, (const char *[]){"ZADD k 1 m1 2.5 m2", NULL}, NULL);
     w.len = 0;
-    w_u8(&w, RDB_TYPE_ZSET_LISTPACK);
-    w_listpack(&w, (const char *const[]){"a", "1", "b", "3.5", "77", "-2"}, 6);
+    rw_u8(&w, RDB_TYPE_ZSET_LISTPACK);
+    rw_listpack(&w, (const char *const[]){"a", "1", "b", "3.5", "77", "-2"}, 6);
     RvOptions o = {.batch = 2};
     expect_cmds(&w, 10, &o, (const char *[]){"ZADD k 1 a 3.5 b", "ZADD k -2 77", NULL}, NULL);
     /* A NaN score is refused. */
     w.len = 0;
-    w_u8(&w, RDB_TYPE_ZSET);
-    w_len(&w, 1);
-    w_cstr(&w, "m");
-    w_u8(&w, 253);
+    rw_u8(&w, RDB_TYPE_ZSET);
+    rw_len(&w, 1);
+    rw_cstr(&w, "m");
+    rw_u8(&w, 253);
     expect_fail(w.p, w.len, 0, NULL, "NaN");
-    w_free(&w);
+    rw_free(&w);
 }
 
 static void test_hashes(void **state) {
     (void)state;
-    W w = {0};
-    w_u8(&w, RDB_TYPE_HASH);
-    w_len(&w, 2);
-    w_cstr(&w, "f1");
-    w_lzf_abc(&w);
-    w_lzf_abc(&w); /* an LZF field with an LZF value */
-    w_u8(&w, 0xc1);
-    w_le(&w, 1000, 2);
+    RdbWriter w = {0};
+    rw_u8(&w, RDB_TYPE_HASH);
+    rw_len(&w, 2);
+    rw_cstr(&w, "f1");
+    rw_lzf_abc(&w);
+    rw_lzf_abc(&w); /* an LZF field with an LZF value */
+    rw_u8(&w, 0xc1);
+    rw_le(&w, 1000, 2);
     expect_cmds(&w, 9, NULL, (const char *[]){"HSET k f1 abcabcabcabc abcabcabcabc 1000", NULL}, NULL);
     w.len = 0;
-    w_u8(&w, RDB_TYPE_HASH_ZIPMAP);
+    rw_u8(&w, RDB_TYPE_HASH_ZIPMAP);
     const unsigned char zm[] = {2, 1, 'f', 1, 0, 'v', 2, 'g', 'g', 2, 1, 'w', 'w', 'X', 0xff};
-    w_str(&w, zm, sizeof zm);
+    rw_str(&w, zm, sizeof zm);
     expect_cmds(&w, 6, NULL, (const char *[]){"HSET k f v gg ww", NULL}, NULL);
     w.len = 0;
-    w_u8(&w, RDB_TYPE_HASH_ZIPLIST);
-    w_ziplist(&w, (const char *const[]){"f1", "v1", "n", "-20"}, 4);
+    rw_u8(&w, RDB_TYPE_HASH_ZIPLIST);
+    rw_ziplist(&w, (const char *const[]){"f1", "v1", "n", "-20"}, 4);
     expect_cmds(&w, 6, NULL, (const char *[]){"HSET k f1 v1 n -20", NULL}, NULL);
     w.len = 0;
-    w_u8(&w, RDB_TYPE_HASH_LISTPACK);
-    w_listpack(&w, (const char *const[]){"a", "1", "b", "2", "c", "3"}, 6);
+    rw_u8(&w, RDB_TYPE_HASH_LISTPACK);
+    rw_listpack(&w, (const char *const[]){"a", "1", "b", "2", "c", "3"}, 6);
     RvOptions o = {.batch = 2};
     expect_cmds(&w, 10, &o, (const char *[]){"HSET k a 1 b 2", "HSET k c 3", NULL}, NULL);
-    w_free(&w);
+    rw_free(&w);
 }
 
 /* Field TTLs: 7.4's 24 and 25, the RC's 22 and 23, Valkey 9's 22. Fields:
@@ -425,52 +274,52 @@ static void test_hash_field_ttls(void **state) {
     RvOptions ov8 = {.dst_version = 800, .dst_valkey = 1, .now_ms = 1700000000000LL};
     const char *with[] = {"HSET k a 1 b 2", "HPEXPIREAT k 1800000000000 FIELDS 1 b", NULL};
     const char *without[] = {"HSET k a 1 b 2", NULL};
-    W v[5] = {{0}};
+    RdbWriter v[5] = {{0}};
     int versions[5] = {12, 12, 12, 12, 80};
     /* 24: min expiry, count, (expiry relative to min + 1, 0 = none; field; value)... */
-    w_u8(&v[0], RDB_TYPE_HASH_METADATA);
-    w_le(&v[0], 1000, 8);
-    w_len(&v[0], 3);
-    w_len(&v[0], 0);
-    w_cstr(&v[0], "a");
-    w_cstr(&v[0], "1");
-    w_len(&v[0], (uint64_t)(T - 1000 + 1));
-    w_cstr(&v[0], "b");
-    w_cstr(&v[0], "2");
-    w_len(&v[0], 1);
-    w_cstr(&v[0], "old");
-    w_cstr(&v[0], "3");
+    rw_u8(&v[0], RDB_TYPE_HASH_METADATA);
+    rw_le(&v[0], 1000, 8);
+    rw_len(&v[0], 3);
+    rw_len(&v[0], 0);
+    rw_cstr(&v[0], "a");
+    rw_cstr(&v[0], "1");
+    rw_len(&v[0], (uint64_t)(T - 1000 + 1));
+    rw_cstr(&v[0], "b");
+    rw_cstr(&v[0], "2");
+    rw_len(&v[0], 1);
+    rw_cstr(&v[0], "old");
+    rw_cstr(&v[0], "3");
     /* 25: min expiry + listpack of field, value, absolute expiry (0 = none) */
-    w_u8(&v[1], RDB_TYPE_HASH_LISTPACK_EX);
-    w_le(&v[1], 1000, 8);
-    w_listpack(&v[1], (const char *const[]){"a", "1", "0", "b", "2", "1800000000000", "old", "3", "1000"}, 9);
+    rw_u8(&v[1], RDB_TYPE_HASH_LISTPACK_EX);
+    rw_le(&v[1], 1000, 8);
+    rw_listpack(&v[1], (const char *const[]){"a", "1", "0", "b", "2", "1800000000000", "old", "3", "1000"}, 9);
     /* 22 (7.4 RC): count, (absolute expiry, field, value)... */
-    w_u8(&v[2], 22);
-    w_len(&v[2], 3);
-    w_len(&v[2], 0);
-    w_cstr(&v[2], "a");
-    w_cstr(&v[2], "1");
-    w_len(&v[2], (uint64_t)T);
-    w_cstr(&v[2], "b");
-    w_cstr(&v[2], "2");
-    w_len(&v[2], 1000);
-    w_cstr(&v[2], "old");
-    w_cstr(&v[2], "3");
+    rw_u8(&v[2], 22);
+    rw_len(&v[2], 3);
+    rw_len(&v[2], 0);
+    rw_cstr(&v[2], "a");
+    rw_cstr(&v[2], "1");
+    rw_len(&v[2], (uint64_t)T);
+    rw_cstr(&v[2], "b");
+    rw_cstr(&v[2], "2");
+    rw_len(&v[2], 1000);
+    rw_cstr(&v[2], "old");
+    rw_cstr(&v[2], "3");
     /* 23 (7.4 RC): listpack of field, value, absolute expiry */
-    w_u8(&v[3], RDB_TYPE_HASH_LISTPACK_EX_PRE_GA);
-    w_listpack(&v[3], (const char *const[]){"a", "1", "0", "b", "2", "1800000000000", "old", "3", "1000"}, 9);
+    rw_u8(&v[3], RDB_TYPE_HASH_LISTPACK_EX_PRE_GA);
+    rw_listpack(&v[3], (const char *const[]){"a", "1", "0", "b", "2", "1800000000000", "old", "3", "1000"}, 9);
     /* Valkey 9's 22: count, (field, value, 8-byte expiry, -1 = none)... */
-    w_u8(&v[4], 22);
-    w_len(&v[4], 3);
-    w_cstr(&v[4], "a");
-    w_cstr(&v[4], "1");
-    w_le(&v[4], UINT64_MAX, 8);
-    w_cstr(&v[4], "b");
-    w_cstr(&v[4], "2");
-    w_le(&v[4], (uint64_t)T, 8);
-    w_cstr(&v[4], "old");
-    w_cstr(&v[4], "3");
-    w_le(&v[4], 1000, 8);
+    rw_u8(&v[4], 22);
+    rw_len(&v[4], 3);
+    rw_cstr(&v[4], "a");
+    rw_cstr(&v[4], "1");
+    rw_le(&v[4], UINT64_MAX, 8);
+    rw_cstr(&v[4], "b");
+    rw_cstr(&v[4], "2");
+    rw_le(&v[4], (uint64_t)T, 8);
+    rw_cstr(&v[4], "old");
+    rw_cstr(&v[4], "3");
+    rw_le(&v[4], 1000, 8);
     for (int i = 0; i < 5; i++) {
         RvResult r;
         RvOptions a = i == 4 ? ov9 : o74, b = i == 4 ? ov8 : o70;
@@ -482,13 +331,13 @@ static void test_hash_field_ttls(void **state) {
         expect_cmds(&v[i], versions[i], &b, without, &r);
         assert_int_equal(r.fields_expired, 1);
         assert_int_equal(r.field_ttls_lost, 1);
-        w_free(&v[i]);
+        rw_free(&v[i]);
     }
     /* Fields sharing an expiry share an HPEXPIREAT, per HSET batch. */
-    W w = {0};
-    w_u8(&w, RDB_TYPE_HASH_LISTPACK_EX);
-    w_le(&w, T, 8);
-    w_listpack(&w, (const char *const[]){"a", "1", "1800000000000", "b", "2", "1800000000000", "c", "3", "1900000000000",
+    RdbWriter w = {0};
+    rw_u8(&w, RDB_TYPE_HASH_LISTPACK_EX);
+    rw_le(&w, T, 8);
+    rw_listpack(&w, (const char *const[]){"a", "1", "1800000000000", "b", "2", "1800000000000", "c", "3", "1900000000000",
                                          "d", "4", "0"}, 12);
     RvOptions o = o74;
     expect_cmds(&w, 12, &o,
@@ -502,16 +351,16 @@ static void test_hash_field_ttls(void **state) {
                 NULL);
     /* Every field expired: nothing to write, not an error. */
     w.len = 0;
-    w_u8(&w, RDB_TYPE_HASH_LISTPACK_EX);
-    w_le(&w, 1000, 8);
-    w_listpack(&w, (const char *const[]){"old", "3", "1000"}, 3);
+    rw_u8(&w, RDB_TYPE_HASH_LISTPACK_EX);
+    rw_le(&w, 1000, 8);
+    rw_listpack(&w, (const char *const[]){"old", "3", "1000"}, 3);
     RvResult r;
     expect_cmds(&w, 12, &o74, (const char *[]){NULL}, &r);
     assert_int_equal(r.fields_expired, 1);
     /* 23-25 do not exist in a Valkey payload. */
-    w_footer(&w, 80);
+    rw_payload_footer(&w, 80);
     expect_fail(w.p, w.len, 1, NULL, "does not exist in a Valkey payload");
-    w_free(&w);
+    rw_free(&w);
 }
 
 /* ----------------------------------------------------------------- streams */
@@ -523,7 +372,7 @@ typedef struct TEntry {
 } TEntry;
 
 /* One node: master ID = the first entry's, master fields = its fields. */
-static void w_stream_node(W *w, const TEntry *e, int n) {
+static void rw_stream_node(RdbWriter *w, const TEntry *e, int n) {
     const char *items[256];
     char num[256][24];
     int k = 0, nn = 0, live = 0, del = 0, nmf = 0;
@@ -555,80 +404,80 @@ static void w_stream_node(W *w, const TEntry *e, int n) {
     unsigned char key[16];
     for (int i = 0; i < 8; i++) key[i] = (unsigned char)(e[0].ms >> (56 - 8 * i));
     for (int i = 0; i < 8; i++) key[8 + i] = (unsigned char)(e[0].seq >> (56 - 8 * i));
-    w_str(w, key, 16);
-    w_listpack(w, items, k);
+    rw_str(w, key, 16);
+    rw_listpack(w, items, k);
 }
 
-static void w_rawid(W *w, uint64_t ms, uint64_t seq) {
-    w_be(w, ms, 8);
-    w_be(w, seq, 8);
+static void rw_rawid(RdbWriter *w, uint64_t ms, uint64_t seq) {
+    rw_be(w, ms, 8);
+    rw_be(w, seq, 8);
 }
 
 /* The stream of the header comment's example, as version v (1, 2, 3). */
-static void w_stream_example(W *w, int v) {
+static void rw_stream_example(RdbWriter *w, int v) {
     static const TEntry node1[] = {{1, 1, 0, {"a", "1", "b", "x", NULL}},
                                    {2, 0, 0, {"a", "2", "b", "y", NULL}},
                                    {3, 0, 0, {"c", "z", NULL}}};
     static const TEntry node2[] = {{4, 0, 1, {"a", "4", "b", "v", NULL}}, {5, 0, 0, {"a", "5", "b", "w", NULL}}};
-    w_u8(w, v == 1 ? RDB_TYPE_STREAM_LISTPACKS : v == 2 ? RDB_TYPE_STREAM_LISTPACKS_2 : RDB_TYPE_STREAM_LISTPACKS_3);
-    w_len(w, 2);
-    w_stream_node(w, node1, 3);
-    w_stream_node(w, node2, 2);
-    w_len(w, 4); /* length */
-    w_len(w, 6); /* last id */
-    w_len(w, 0);
+    rw_u8(w, v == 1 ? RDB_TYPE_STREAM_LISTPACKS : v == 2 ? RDB_TYPE_STREAM_LISTPACKS_2 : RDB_TYPE_STREAM_LISTPACKS_3);
+    rw_len(w, 2);
+    rw_stream_node(w, node1, 3);
+    rw_stream_node(w, node2, 2);
+    rw_len(w, 4); /* length */
+    rw_len(w, 6); /* last id */
+    rw_len(w, 0);
     if (v >= 2) {
-        w_len(w, 1); /* first id */
-        w_len(w, 1);
-        w_len(w, 4); /* max deleted id */
-        w_len(w, 0);
-        w_len(w, 6); /* entries added */
+        rw_len(w, 1); /* first id */
+        rw_len(w, 1);
+        rw_len(w, 4); /* max deleted id */
+        rw_len(w, 0);
+        rw_len(w, 6); /* entries added */
     }
-    w_len(w, 2); /* groups */
+    rw_len(w, 2); /* groups */
     /* g1: last 5-0, read 5; PEL 1-1 (alice), 4-0 (alice; deleted), 5-0 (bob) */
-    w_cstr(w, "g1");
-    w_len(w, 5);
-    w_len(w, 0);
-    if (v >= 2) w_len(w, 5);
-    w_len(w, 3);
-    w_rawid(w, 1, 1);
-    w_le(w, 1700000000000ULL, 8);
-    w_len(w, 2);
-    w_rawid(w, 4, 0);
-    w_le(w, 1700000000001ULL, 8);
-    w_len(w, 1);
-    w_rawid(w, 5, 0);
-    w_le(w, 1700000000002ULL, 8);
-    w_len(w, 3);
-    w_len(w, 3); /* consumers */
+    rw_cstr(w, "g1");
+    rw_len(w, 5);
+    rw_len(w, 0);
+    if (v >= 2) rw_len(w, 5);
+    rw_len(w, 3);
+    rw_rawid(w, 1, 1);
+    rw_le(w, 1700000000000ULL, 8);
+    rw_len(w, 2);
+    rw_rawid(w, 4, 0);
+    rw_le(w, 1700000000001ULL, 8);
+    rw_len(w, 1);
+    rw_rawid(w, 5, 0);
+    rw_le(w, 1700000000002ULL, 8);
+    rw_len(w, 3);
+    rw_len(w, 3); /* consumers */
     const char *names[] = {"alice", "bob", "carol"};
     for (int c = 0; c < 3; c++) {
-        w_cstr(w, names[c]);
-        w_le(w, 1700000000100ULL, 8); /* seen */
-        if (v >= 3) w_le(w, 1700000000050ULL, 8); /* active */
-        w_len(w, c == 0 ? 2 : c == 1 ? 1 : 0);
+        rw_cstr(w, names[c]);
+        rw_le(w, 1700000000100ULL, 8); /* seen */
+        if (v >= 3) rw_le(w, 1700000000050ULL, 8); /* active */
+        rw_len(w, c == 0 ? 2 : c == 1 ? 1 : 0);
         if (c == 0) {
-            w_rawid(w, 1, 1);
-            w_rawid(w, 4, 0);
+            rw_rawid(w, 1, 1);
+            rw_rawid(w, 4, 0);
         } else if (c == 1) {
-            w_rawid(w, 5, 0);
+            rw_rawid(w, 5, 0);
         }
     }
     /* g2: last 1-1, entries read unknown (-1); PEL 0-5 (dora): before the first entry */
-    w_cstr(w, "g2");
-    w_len(w, 1);
-    w_len(w, 1);
-    if (v >= 2) w_len(w, UINT64_MAX);
-    w_len(w, 1);
-    w_rawid(w, 0, 5);
-    w_le(w, 1600000000000ULL, 8);
-    w_len(w, 9);
-    w_len(w, 1);
-    w_cstr(w, "dora");
-    w_le(w, 1, 8);
-    if (v >= 3) w_le(w, 1, 8);
-    w_len(w, 1);
-    w_rawid(w, 0, 5);
+    rw_cstr(w, "g2");
+    rw_len(w, 1);
+    rw_len(w, 1);
+    if (v >= 2) rw_len(w, UINT64_MAX);
+    rw_len(w, 1);
+    rw_rawid(w, 0, 5);
+    rw_le(w, 1600000000000ULL, 8);
+    rw_len(w, 9);
+    rw_len(w, 1);
+    rw_cstr(w, "dora");
+    rw_le(w, 1, 8);
+    if (v >= 3) rw_le(w, 1, 8);
+    rw_len(w, 1);
+    rw_rawid(w, 0, 5);
 }
 
 static const char *const stream_cmds_70[] = {
@@ -673,12 +522,12 @@ static void stream_variant(const char **out, const char *const *drop_prefix, int
 
 static void test_streams(void **state) {
     (void)state;
-    W w = {0};
+    RdbWriter w = {0};
     RvResult r;
     const char *v[40];
     for (int ver = 1; ver <= 3; ver++) {
         w.len = 0;
-        w_stream_example(&w, ver);
+        rw_stream_example(&w, ver);
         int rdb = ver == 1 ? 9 : ver == 2 ? 10 : 11;
         stream_variant(v, NULL, ver == 1);
         expect_cmds(&w, rdb, NULL, ver == 1 ? v : (const char *const *)stream_cmds_70, &r);
@@ -695,91 +544,91 @@ static void test_streams(void **state) {
     }
     /* Empty, with a group: MKSTREAM creates it. */
     w.len = 0;
-    w_u8(&w, RDB_TYPE_STREAM_LISTPACKS_2);
-    w_len(&w, 0);
-    w_len(&w, 0);
-    w_len(&w, 5);
-    w_len(&w, 1);
-    for (int i = 0; i < 4; i++) w_len(&w, i == 2 ? 5 : i == 3 ? 1 : 0);
-    w_len(&w, 2);
-    w_len(&w, 1);
-    w_cstr(&w, "g");
-    w_len(&w, 5);
-    w_len(&w, 1);
-    w_len(&w, 2);
-    w_len(&w, 0);
-    w_len(&w, 1);
-    w_cstr(&w, "nobody");
-    w_le(&w, 1, 8);
-    w_len(&w, 0);
+    rw_u8(&w, RDB_TYPE_STREAM_LISTPACKS_2);
+    rw_len(&w, 0);
+    rw_len(&w, 0);
+    rw_len(&w, 5);
+    rw_len(&w, 1);
+    for (int i = 0; i < 4; i++) rw_len(&w, i == 2 ? 5 : i == 3 ? 1 : 0);
+    rw_len(&w, 2);
+    rw_len(&w, 1);
+    rw_cstr(&w, "g");
+    rw_len(&w, 5);
+    rw_len(&w, 1);
+    rw_len(&w, 2);
+    rw_len(&w, 0);
+    rw_len(&w, 1);
+    rw_cstr(&w, "nobody");
+    rw_le(&w, 1, 8);
+    rw_len(&w, 0);
     expect_cmds(&w, 10, NULL,
                 (const char *[]){"XGROUP CREATE k g 5-1 MKSTREAM ENTRIESREAD 2", "XGROUP CREATECONSUMER k g nobody",
                                  "XSETID k 5-1 ENTRIESADDED 2 MAXDELETEDID 5-1", NULL},
                 NULL);
     /* Empty, no group. */
     w.len = 0;
-    w_u8(&w, RDB_TYPE_STREAM_LISTPACKS_2);
-    w_len(&w, 0);
-    w_len(&w, 0);
-    w_len(&w, 9);
-    w_len(&w, 9);
-    for (int i = 0; i < 4; i++) w_len(&w, i < 2 ? 0 : 9);
-    w_len(&w, 3);
-    w_len(&w, 0);
+    rw_u8(&w, RDB_TYPE_STREAM_LISTPACKS_2);
+    rw_len(&w, 0);
+    rw_len(&w, 0);
+    rw_len(&w, 9);
+    rw_len(&w, 9);
+    for (int i = 0; i < 4; i++) rw_len(&w, i < 2 ? 0 : 9);
+    rw_len(&w, 3);
+    rw_len(&w, 0);
     expect_cmds(&w, 10, NULL,
                 (const char *[]){"XADD k MAXLEN 0 0-1 ferry-placeholder 1", "XSETID k 9-9 ENTRIESADDED 3 MAXDELETEDID 9-9",
                                  NULL},
                 NULL);
-    w_free(&w);
+    rw_free(&w);
 }
 
 static void test_stream_malformed(void **state) {
     (void)state;
-    W w = {0};
+    RdbWriter w = {0};
     const TEntry n1[] = {{1, 1, 0, {"a", "1", NULL}}};
     /* The length says 5; the node holds 1 entry. */
-    w_u8(&w, RDB_TYPE_STREAM_LISTPACKS_2);
-    w_len(&w, 1);
-    w_stream_node(&w, n1, 1);
-    w_len(&w, 5);
-    for (int i = 0; i < 7; i++) w_len(&w, 1);
-    w_len(&w, 0);
+    rw_u8(&w, RDB_TYPE_STREAM_LISTPACKS_2);
+    rw_len(&w, 1);
+    rw_stream_node(&w, n1, 1);
+    rw_len(&w, 5);
+    for (int i = 0; i < 7; i++) rw_len(&w, 1);
+    rw_len(&w, 0);
     expect_fail(w.p, w.len, 0, NULL, "the stream length is 5, its nodes hold 1 entries");
     /* A consumer owns an entry its group does not have pending. */
     w.len = 0;
-    w_u8(&w, RDB_TYPE_STREAM_LISTPACKS_2);
-    w_len(&w, 1);
-    w_stream_node(&w, n1, 1);
-    w_len(&w, 1);
-    for (int i = 0; i < 7; i++) w_len(&w, 1);
-    w_len(&w, 1);
-    w_cstr(&w, "g");
-    w_len(&w, 1);
-    w_len(&w, 1);
-    w_len(&w, 1);
-    w_len(&w, 0);
-    w_len(&w, 1);
-    w_cstr(&w, "c");
-    w_le(&w, 1, 8);
-    w_len(&w, 1);
-    w_rawid(&w, 1, 1);
+    rw_u8(&w, RDB_TYPE_STREAM_LISTPACKS_2);
+    rw_len(&w, 1);
+    rw_stream_node(&w, n1, 1);
+    rw_len(&w, 1);
+    for (int i = 0; i < 7; i++) rw_len(&w, 1);
+    rw_len(&w, 1);
+    rw_cstr(&w, "g");
+    rw_len(&w, 1);
+    rw_len(&w, 1);
+    rw_len(&w, 1);
+    rw_len(&w, 0);
+    rw_len(&w, 1);
+    rw_cstr(&w, "c");
+    rw_le(&w, 1, 8);
+    rw_len(&w, 1);
+    rw_rawid(&w, 1, 1);
     expect_fail(w.p, w.len, 0, NULL, "is not pending in its group");
-    w_free(&w);
+    rw_free(&w);
 }
 
 static void test_modules_and_unknown(void **state) {
     (void)state;
-    W w = {0};
-    w_u8(&w, RDB_TYPE_MODULE_2);
-    w_len(&w, (0x0123456789abcULL << 10) | 3);
-    w_len(&w, 0);
+    RdbWriter w = {0};
+    rw_u8(&w, RDB_TYPE_MODULE_2);
+    rw_len(&w, (0x0123456789abcULL << 10) | 3);
+    rw_len(&w, 0);
     expect_fail(w.p, w.len, 0, NULL, "is a module value (");
     expect_fail(w.p, w.len, 0, NULL, "it can only be RESTOREd, by a target that loads the module");
     w.len = 0;
-    w_u8(&w, 30);
-    w_cstr(&w, "x");
+    rw_u8(&w, 30);
+    rw_cstr(&w, "x");
     expect_fail(w.p, w.len, 0, NULL, "unknown value type 30");
-    w_free(&w);
+    rw_free(&w);
 }
 
 static void test_plan_and_versions(void **state) {
@@ -828,10 +677,10 @@ static void test_plan_and_versions(void **state) {
     assert_int_equal(rdbvalue_plan(RDB_TYPE_MODULE_2, 12, 0, 10, 0), RV_RESTORE_REVERSION);
 
     /* set_version: a valid footer with the new version */
-    W w = {0};
-    w_u8(&w, RDB_TYPE_STRING);
-    w_cstr(&w, "v");
-    w_footer(&w, 12);
+    RdbWriter w = {0};
+    rw_u8(&w, RDB_TYPE_STRING);
+    rw_cstr(&w, "v");
+    rw_payload_footer(&w, 12);
     int ver = 0;
     assert_int_equal(rdb_payload_verify(w.p, w.len, &ver), 0);
     assert_int_equal(ver, 12);
@@ -844,53 +693,53 @@ static void test_plan_and_versions(void **state) {
     assert_int_equal(rdbvalue_set_version(w.p, 10, 10), -1);
     assert_int_equal(rdbvalue_set_version(w.p, w.len, 70000), -1);
     assert_int_equal(rdbvalue_set_version(NULL, 20, 10), -1);
-    w_free(&w);
+    rw_free(&w);
 }
 
 static void test_malformed(void **state) {
     (void)state;
-    W w = {0};
-    w_u8(&w, RDB_TYPE_STRING);
-    w_cstr(&w, "hello");
-    w_footer(&w, 10);
+    RdbWriter w = {0};
+    rw_u8(&w, RDB_TYPE_STRING);
+    rw_cstr(&w, "hello");
+    rw_payload_footer(&w, 10);
     w.p[w.len - 1] ^= 1;
     expect_fail(w.p, w.len, 1, NULL, "checksum does not match");
     expect_fail(w.p, 5, 1, NULL, "5 bytes");
     expect_fail(w.p, 0, 0, NULL, "0 bytes");
     w.len = 0;
-    w_u8(&w, RDB_TYPE_STRING);
-    w_cstr(&w, "hello");
-    w_u8(&w, 'x');
+    rw_u8(&w, RDB_TYPE_STRING);
+    rw_cstr(&w, "hello");
+    rw_u8(&w, 'x');
     expect_fail(w.p, w.len, 0, NULL, "1 bytes after the value");
     w.len = 0;
-    w_u8(&w, RDB_TYPE_LIST);
-    w_len(&w, 0);
+    rw_u8(&w, RDB_TYPE_LIST);
+    rw_len(&w, 0);
     expect_fail(w.p, w.len, 0, NULL, "an empty value");
     w.len = 0;
-    w_u8(&w, RDB_TYPE_SET_LISTPACK);
-    w_str(&w, "\x07\x00\x00\x00\x00\x00\xfe", 7);
+    rw_u8(&w, RDB_TYPE_SET_LISTPACK);
+    rw_str(&w, "\x07\x00\x00\x00\x00\x00\xfe", 7);
     expect_fail(w.p, w.len, 0, NULL, "bad listpack");
     w.len = 0;
-    w_u8(&w, RDB_TYPE_ZSET_LISTPACK);
-    w_listpack(&w, (const char *const[]){"a", "1", "b"}, 3);
+    rw_u8(&w, RDB_TYPE_ZSET_LISTPACK);
+    rw_listpack(&w, (const char *const[]){"a", "1", "b"}, 3);
     expect_fail(w.p, w.len, 0, NULL, "member, score pairs expected");
     w.len = 0;
-    w_u8(&w, RDB_TYPE_ZSET_LISTPACK);
-    w_listpack(&w, (const char *const[]){"a", "x1"}, 2);
+    rw_u8(&w, RDB_TYPE_ZSET_LISTPACK);
+    rw_listpack(&w, (const char *const[]){"a", "x1"}, 2);
     expect_fail(w.p, w.len, 0, NULL, "score \"x1\" is not a number");
     w.len = 0;
-    w_u8(&w, RDB_TYPE_LIST_QUICKLIST_2);
-    w_len(&w, 1);
-    w_len(&w, 3);
+    rw_u8(&w, RDB_TYPE_LIST_QUICKLIST_2);
+    rw_len(&w, 1);
+    rw_len(&w, 3);
     expect_fail(w.p, w.len, 0, NULL, "unknown quicklist container 3");
-    w_free(&w);
+    rw_free(&w);
 }
 
 /* The emit function's non-zero return stops the walk and comes back. */
 static void test_emit_stop(void **state) {
     (void)state;
-    W w = {0};
-    w_stream_example(&w, 2);
+    RdbWriter w = {0};
+    rw_stream_example(&w, 2);
     Got g;
     memset(&g, 0, sizeof g);
     g.stop_at = 3;
@@ -899,7 +748,7 @@ static void test_emit_stop(void **state) {
     assert_int_equal(rdbvalue_commands(w.p, w.len, 0, "k", 1, NULL, collect, &g, &r, err, sizeof err), 7);
     assert_int_equal(g.n, 3);
     assert_int_equal(r.commands, 3);
-    w_free(&w);
+    rw_free(&w);
 }
 
 /* Every payload of the tests above, cut at every length and with every
@@ -912,7 +761,7 @@ static int count_only(void *ud, int argc, const char **argv, const size_t *lens)
     return ++*(int *)ud > 1000 ? 1 : 0;
 }
 
-static void fuzz_one(const W *w) {
+static void fuzz_one(const RdbWriter *w) {
     unsigned char *p = malloc(w->len + 32);
     char err[512];
     for (size_t cut = 0; cut < w->len; cut++) {
@@ -933,8 +782,8 @@ static void fuzz_one(const W *w) {
         }
     /* with a footer: any change is caught by the checksum */
     memcpy(p, w->p, w->len);
-    W f = {p, w->len, w->len + 32};
-    w_footer(&f, 11);
+    RdbWriter f = {p, w->len, w->len + 32};
+    rw_payload_footer(&f, 11);
     for (size_t i = 0; i < f.len; i += 7) {
         int n = 0;
         f.p[i] ^= 0x20;
@@ -946,54 +795,54 @@ static void fuzz_one(const W *w) {
 
 static void test_truncated_and_flipped(void **state) {
     (void)state;
-    W w = {0};
+    RdbWriter w = {0};
     for (int v = 1; v <= 3; v++) {
         w.len = 0;
-        w_stream_example(&w, v);
+        rw_stream_example(&w, v);
         fuzz_one(&w);
     }
     w.len = 0;
-    w_u8(&w, RDB_TYPE_LIST_QUICKLIST_2);
-    w_len(&w, 2);
-    w_len(&w, 2);
-    w_listpack(&w, (const char *const[]){"x", "1", "-5000", "70000", "-9000000000", "a-longer-string-element"}, 6);
-    w_len(&w, 1);
-    w_lzf_abc(&w);
+    rw_u8(&w, RDB_TYPE_LIST_QUICKLIST_2);
+    rw_len(&w, 2);
+    rw_len(&w, 2);
+    rw_listpack(&w, (const char *const[]){"x", "1", "-5000", "70000", "-9000000000", "a-longer-string-element"}, 6);
+    rw_len(&w, 1);
+    rw_lzf_abc(&w);
     fuzz_one(&w);
     w.len = 0;
-    w_u8(&w, RDB_TYPE_HASH_LISTPACK_EX);
-    w_le(&w, 1000, 8);
-    w_listpack(&w, (const char *const[]){"a", "1", "0", "b", "2", "1800000000000"}, 6);
+    rw_u8(&w, RDB_TYPE_HASH_LISTPACK_EX);
+    rw_le(&w, 1000, 8);
+    rw_listpack(&w, (const char *const[]){"a", "1", "0", "b", "2", "1800000000000"}, 6);
     fuzz_one(&w);
     w.len = 0;
-    w_u8(&w, RDB_TYPE_HASH_METADATA);
-    w_le(&w, 1000, 8);
-    w_len(&w, 2);
-    w_len(&w, 0);
-    w_cstr(&w, "a");
-    w_lzf_abc(&w);
-    w_len(&w, 5);
-    w_lzf_abc(&w);
-    w_cstr(&w, "2");
+    rw_u8(&w, RDB_TYPE_HASH_METADATA);
+    rw_le(&w, 1000, 8);
+    rw_len(&w, 2);
+    rw_len(&w, 0);
+    rw_cstr(&w, "a");
+    rw_lzf_abc(&w);
+    rw_len(&w, 5);
+    rw_lzf_abc(&w);
+    rw_cstr(&w, "2");
     fuzz_one(&w);
     w.len = 0;
-    w_u8(&w, RDB_TYPE_ZSET_2);
-    w_len(&w, 2);
-    w_cstr(&w, "a");
-    w_double(&w, 0.5);
-    w_lzf_abc(&w);
-    w_double(&w, 2);
+    rw_u8(&w, RDB_TYPE_ZSET_2);
+    rw_len(&w, 2);
+    rw_cstr(&w, "a");
+    rw_double(&w, 0.5);
+    rw_lzf_abc(&w);
+    rw_double(&w, 2);
     fuzz_one(&w);
     w.len = 0;
-    w_u8(&w, RDB_TYPE_HASH_ZIPLIST);
-    w_ziplist(&w, (const char *const[]){"f1", "v1", "n", "-20", "m", "100000"}, 6);
+    rw_u8(&w, RDB_TYPE_HASH_ZIPLIST);
+    rw_ziplist(&w, (const char *const[]){"f1", "v1", "n", "-20", "m", "100000"}, 6);
     fuzz_one(&w);
     w.len = 0;
     const long long i32[] = {-100000, 1, 100000};
-    w_u8(&w, RDB_TYPE_SET_INTSET);
-    w_intset(&w, 4, i32, 3);
+    rw_u8(&w, RDB_TYPE_SET_INTSET);
+    rw_intset(&w, 4, i32, 3);
     fuzz_one(&w);
-    w_free(&w);
+    rw_free(&w);
 }
 
 int main(void) {
