@@ -66,6 +66,8 @@ struct Follower {
     long long saved;            /* applied offset last written to the state file */
     int64_t saved_ms, sampled_ms;
     int have_data;              /* a snapshot was applied: the target holds our keys */
+    int clear_first;            /* an earlier follower's keys are there (a saved position that
+                                   cannot be continued): clear them before the snapshot */
     int src_db;                 /* the stream's current db; -1 unknown */
     int dst_db;                 /* selected on the target connection; -1 none */
     int in_multi;
@@ -644,6 +646,61 @@ static int restore_key(Follower *f, const RdbEvent *ev, int rdb_version, int val
     return send_cmd(f, replace ? 6 : 5, argv, lens);
 }
 
+/* Before a new snapshot over keys an earlier one left (a resync, with
+ * replace): the followed keyspace is emptied first, as a replica flushes
+ * before it loads, so that keys deleted on the source meanwhile do not stay
+ * behind. Without filters: FLUSHDB ASYNC of each target db the map names
+ * (no map: each db that holds keys); with filters: SCAN + UNLINK of the
+ * keys they select. Keys outside the followed keyspace are left alone. */
+static int clear_followed(Follower *f) {
+    ServerInfo si;
+    char err[FERRY_ERR_LEN];
+    if (collect(f) != 0) return -1;
+    if (serverinfo_fetch(f->dst, &si, err, sizeof(err)) != 0) return fail(f, "%s", err);
+    uint64_t removed = 0;
+    for (int db = 0; db < SERVERINFO_MAX_DB; db++) {
+        int mapped = f->o->dbmap.n == 0;
+        for (int i = 0; i < f->o->dbmap.n && !mapped; i++) mapped = f->o->dbmap.dst[i] == db;
+        if (!mapped || si.db_keys[db] == 0) continue;
+        if (select_dst(f, db) != 0 || collect(f) != 0) return -1;
+        if (!f->filtering) {
+            const char *argv[2] = {"FLUSHDB", "ASYNC"};
+            size_t lens[2] = {7, 5};
+            if (send_cmd(f, 2, argv, lens) != 0 || collect(f) != 0) return -1;
+            removed += si.db_keys[db];
+            continue;
+        }
+        char cur[32] = "0";
+        do {
+            const char *argv[4] = {"SCAN", cur, "COUNT", "1000"};
+            size_t lens[4] = {4, strlen(cur), 5, 4};
+            redisReply *r = conn_command_argv(f->dst, 4, argv, lens);
+            if (!r) return fail(f, "%s", conn_errstr(f->dst));
+            if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+                freeReplyObject(r);
+                return fail(f, "%s answered SCAN unexpectedly while ferry cleared the followed keys", f->tlabel);
+            }
+            util_strlcpy(cur, r->element[0]->str, sizeof(cur));
+            const redisReply *keys = r->element[1];
+            for (size_t i = 0; i < keys->elements; i++) {
+                if (!filter_key(&f->o->filter, keys->element[i]->str, keys->element[i]->len)) continue;
+                const char *a[2] = {"UNLINK", keys->element[i]->str};
+                size_t l[2] = {6, keys->element[i]->len};
+                if (send_cmd(f, 2, a, l) != 0) {
+                    freeReplyObject(r);
+                    return -1;
+                }
+                removed++;
+            }
+            freeReplyObject(r);
+            if (collect(f) != 0) return -1;
+        } while (strcmp(cur, "0") && !f->stop);
+    }
+    f->dirty = 0;
+    flog(f, EV_INFO, "%llu followed keys cleared from %s before the new snapshot", (unsigned long long)removed, f->tlabel);
+    return 0;
+}
+
 /* Reads the snapshot after +FULLRESYNC and applies it. leftover: the first
  * bytes of the stream, fed to rr. */
 static int load_snapshot(Follower *f, redisReader *rr, long long *fed) {
@@ -1066,8 +1123,8 @@ static int session(Follower *f) {
                                "or rerun with --on-conflict replace (raise repl-backlog-size on the source to avoid this)",
                             f->slabel, f->processed + 1, f->replid);
             }
-            flog(f, EV_WARN, "%s answered FULLRESYNC instead of continuing at offset %lld: loading a new snapshot over the target (REPLACE); "
-                             "keys deleted on the source while the link was down stay on the target",
+            flog(f, EV_WARN, "%s answered FULLRESYNC instead of continuing at offset %lld: the followed keys on the target are cleared "
+                             "and a new snapshot loaded (--on-conflict replace)",
                  f->slabel, f->processed + 1);
             if (f->in_multi) {
                 const char *argv[1] = {"DISCARD"};
@@ -1080,6 +1137,11 @@ static int session(Follower *f) {
                 }
             }
         }
+        if ((f->have_data || f->clear_first) && clear_followed(f) != 0) {
+            redisReaderFree(rr);
+            return -1;
+        }
+        f->clear_first = 0;
         util_strlcpy(f->replid, id, sizeof(f->replid));
         f->src_db = -1;
         base = o;
@@ -1258,6 +1320,7 @@ Follower *follow_start(const FollowOptions *o, char *err, size_t errlen) {
             follow_free(f);
             return NULL;
         }
+        f->clear_first = rc == 1;
         if (rc == 1)
             flog(f, EV_WARN, "the position saved in %s cannot be continued (an unfinished snapshot, or ferry stopped without "
                              "closing the follower): loading a new snapshot over the target (--on-conflict replace)",

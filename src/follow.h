@@ -35,9 +35,10 @@
  * A broken link to the source is reopened (capped backoff, forever) and
  * resumed with PSYNC <replid> <offset+1>. If the source answers FULLRESYNC
  * (its backlog no longer holds the offset), the follower stops with a
- * message, unless on-conflict is replace: then it loads the new snapshot
- * over the target with RESTORE … REPLACE (keys deleted on the source while
- * the link was down stay on the target: the log says so). A lost target
+ * message, unless on-conflict is replace: then it clears the followed keys
+ * on the target (FLUSHDB ASYNC of the mapped dbs, or UNLINK of the keys the
+ * filters select) and loads the new snapshot, as a replica does, so that
+ * keys deleted on the source meanwhile do not stay. A lost target
  * connection stops the follower (which commands it applied is unknown). */
 #ifndef FERRY_FOLLOW_H
 #define FERRY_FOLLOW_H

@@ -438,6 +438,29 @@ static void test_follow_disk_snapshot_filters(void **state) {
 /* The follower stuck on a paused target while the source writes past its
  * (tiny) backlog, then the link is cut: PSYNC <replid> <offset+1> gets
  * FULLRESYNC, and without --on-conflict replace the follower refuses. */
+/* Makes the source answer the follower's next PSYNC with FULLRESYNC: the
+ * target is paused so the follower falls behind, the source's backlog is
+ * made small and overrun, and the link is cut. del_key (may be NULL) is
+ * deleted on the source while the target is paused: the DEL never reaches
+ * the target through the stream. */
+static void force_full_resync(Conn *s0, Conn *admin, const char *del_key) {
+    tu_ok(s0, "CONFIG SET repl-backlog-size 16384");
+    tu_ok(admin, "CLIENT PAUSE 2500 WRITE");
+    if (del_key) assert_int_equal(tu_int(s0, "DEL %s", del_key), 1);
+    /* 40 MB: more than the socket buffers between the two hold, so most of
+     * it is still in the source's output buffer when the link is cut. */
+    static char big[10240];
+    memset(big, 'x', sizeof(big) - 1);
+    for (int i = 0; i < 4000; i++) conn_append(s0, "SET big:%d %s", i % 100, big);
+    for (int i = 0; i < 4000; i++) {
+        redisReply *r;
+        assert_int_equal(conn_get_reply(s0, &r), 0);
+        freeReplyObject(r);
+    }
+    util_sleep_ms(200);
+    assert_true(tu_int(s0, "CLIENT KILL TYPE replica") >= 1);
+}
+
 static void test_follow_refuses_second_full_sync(void **state) {
     (void)state;
     Conn *s0 = tu_connect(&src, 0), *t = tu_connect(&dst2, 0), *admin = tu_connect(&dst2, 0);
@@ -451,20 +474,7 @@ static void test_follow_refuses_second_full_sync(void **state) {
     Follower *f = g_follower = follow_start(&fo, err, sizeof(err));
     assert_non_null(f);
     wait_state(f, FOLLOW_STREAMING, 20000);
-    tu_ok(s0, "CONFIG SET repl-backlog-size 16384");
-    tu_ok(admin, "CLIENT PAUSE 2500 WRITE");
-    /* 40 MB: more than the socket buffers between the two hold, so most of
-     * it is still in the source's output buffer when the link is cut. */
-    static char big[10240];
-    memset(big, 'x', sizeof(big) - 1);
-    for (int i = 0; i < 4000; i++) conn_append(s0, "SET big:%d %s", i % 100, big);
-    for (int i = 0; i < 4000; i++) {
-        redisReply *r;
-        assert_int_equal(conn_get_reply(s0, &r), 0);
-        freeReplyObject(r);
-    }
-    util_sleep_ms(200);
-    assert_true(tu_int(s0, "CLIENT KILL TYPE replica") >= 1);
+    force_full_resync(s0, admin, NULL);
     FollowStatus st;
     int64_t end = util_mono_ms() + 15000;
     for (;;) {
@@ -483,6 +493,65 @@ static void test_follow_refuses_second_full_sync(void **state) {
     conn_close(s0);
     conn_close(t);
     conn_close(admin);
+}
+
+/* With replace, a second full sync clears the followed keys before it
+ * loads: a key deleted on the source while the stream was lost does not
+ * stay on the target. Without filters (FLUSHDB of the mapped db) a db
+ * outside the map is not touched; with filters (UNLINK of what they
+ * select) neither is a key they leave out. */
+static void resync_replace_clears(int filtered) {
+    Conn *s0 = tu_connect(&src, 0), *t = tu_connect(&dst2, 0), *admin = tu_connect(&dst2, 0);
+    tu_ok(s0, "FLUSHALL");
+    tu_ok(t, "FLUSHALL");
+    tu_ok(s0, "SET stale:1 soon-deleted");
+    tu_ok(s0, "SET kept:1 v");
+    tu_ok(t, "SELECT 5");
+    tu_ok(t, "SET not-followed v");
+    tu_ok(t, "SELECT 0");
+    tu_ok(t, "SET local:1 the-target's-own");
+    CopyOptions o;
+    options_for(&o, &src, &dst2);
+    char err[FERRY_ERR_LEN];
+    assert_int_equal(dbmap_parse(&o.dbmap, "0:0", err, sizeof(err)), 0);
+    if (filtered) assert_int_equal(filter_add_exclude(&o.filter, "local:*", err, sizeof(err)), 0);
+    o.target.io_timeout_ms = 10000;
+    o.on_conflict = CONFLICT_REPLACE;
+    FollowOptions fo = {.copy = &o};
+    Follower *f = g_follower = follow_start(&fo, err, sizeof(err));
+    assert_non_null(f);
+    wait_state(f, FOLLOW_STREAMING, 20000);
+    assert_int_equal(tu_int(t, "EXISTS stale:1"), 1);
+    force_full_resync(s0, admin, "stale:1");
+    FollowStatus st;
+    int64_t end = util_mono_ms() + 20000;
+    for (;;) {
+        follow_status(f, &st);
+        if (st.state == FOLLOW_FAILED) fail_msg("follower failed: %s", st.error);
+        if (st.full_syncs == 2 && st.state == FOLLOW_STREAMING) break;
+        if (util_mono_ms() > end) fail_msg("no second full sync (state %s, %d)", follow_state_name(st.state), st.full_syncs);
+        util_sleep_ms(20);
+    }
+    wait_caught_up(f, s0, dst2.port);
+    tu_ok(s0, "CONFIG SET repl-backlog-size 67108864");
+    assert_int_equal(tu_int(t, "EXISTS stale:1"), 0);
+    assert_int_equal(tu_int(t, "EXISTS local:1"), filtered);
+    tu_ok(t, "DEL local:1");
+    tu_assert_same_keyspace(s0, 0, t, 0);
+    tu_ok(t, "SELECT 5");
+    assert_int_equal(tu_int(t, "EXISTS not-followed"), 1);
+    follow_stop(f);
+    g_follower = NULL;
+    copy_options_free(&o);
+    conn_close(s0);
+    conn_close(t);
+    conn_close(admin);
+}
+
+static void test_follow_resync_replace_clears(void **state) {
+    (void)state;
+    resync_replace_clears(0);
+    resync_replace_clears(1);
 }
 
 /* --type-based: the snapshot's values are rebuilt from its own bytes with
@@ -829,6 +898,7 @@ int main(void) {
         cmocka_unit_test_teardown(test_follow_live_with_cut, test_cleanup),
         cmocka_unit_test_teardown(test_follow_disk_snapshot_filters, test_cleanup),
         cmocka_unit_test_teardown(test_follow_refuses_second_full_sync, test_cleanup),
+        cmocka_unit_test_teardown(test_follow_resync_replace_clears, test_cleanup),
         cmocka_unit_test_teardown(test_follow_binary, test_cleanup),
         cmocka_unit_test_teardown(test_follow_saved_position, test_cleanup),
         cmocka_unit_test_teardown(test_follow_type_based, test_cleanup),
