@@ -1154,6 +1154,7 @@ static int session(Follower *f) {
             f->applied = f->processed;
             f->applied_db = -1; /* the stream after a full sync starts with SELECT */
             f->dirty = 0;
+            f->st.received = f->processed;
             state_write(f, 0);
             publish(f);
         }
@@ -1166,6 +1167,7 @@ static int session(Follower *f) {
         freeReplyObject(r);
         f->st.partial_syncs++;
         base = f->processed;
+        f->st.received = f->processed;
         flog(f, EV_INFO, "%s: partial resync accepted, continuing at offset %lld", f->slabel, f->processed + 1);
         rc = 0;
     } else {

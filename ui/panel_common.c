@@ -518,7 +518,8 @@ void panel_confirm_quit(const UiCanvas *screen, const ConsoleView *v, const Engi
     }
     if (v->run) {
         const RunnerSnapshot *r = v->run;
-        UiCanvas in = ui_dialog(screen, 60, 8, "Abort the run and quit?");
+        int fl = r->follow_live; /* a follow step's background follower */
+        UiCanvas in = ui_dialog(screen, 60, fl ? 9 : 8, "Abort the run and quit?");
         if (r->current >= 0 && r->current < r->nsteps)
             snprintf(line1, sizeof line1, "Step %d of %d (%s) is %s.", r->current + 1, r->nsteps,
                      r->steps[r->current].id, ui_step_state_label(r->steps[r->current].state));
@@ -527,11 +528,14 @@ void panel_confirm_quit(const UiCanvas *screen, const ConsoleView *v, const Engi
         ui_put_trunc(&in, 1, 0, in.w, ROLE_DIALOG, line1);
         ui_put_trunc(&in, 2, 0, in.w, ROLE_DIALOG,
                      "It stops; --resume with the journal continues later.");
-        int x = 0;
-        x += ui_put(&in, 4, x, ROLE_DIALOG_KEY, "y");
-        x += ui_put(&in, 4, x, ROLE_DIALOG, " abort and quit     ");
-        x += ui_put(&in, 4, x, ROLE_DIALOG_KEY, "any other key");
-        ui_put(&in, 4, x, ROLE_DIALOG, " keep going");
+        if (fl)
+            ui_put_trunc(&in, 3, 0, in.w, ROLE_DIALOG,
+                         "The follower stops too; --resume brings it back.");
+        int x = 0, row = fl ? 5 : 4;
+        x += ui_put(&in, row, x, ROLE_DIALOG_KEY, "y");
+        x += ui_put(&in, row, x, ROLE_DIALOG, " abort and quit     ");
+        x += ui_put(&in, row, x, ROLE_DIALOG_KEY, "any other key");
+        ui_put(&in, row, x, ROLE_DIALOG, " keep going");
         return;
     }
     util_fmt_count(done, sizeof done, (double)s->stats.done);
