@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rdb.h"
+#include "rdbvalue.h"
 #include "util.h"
 
 /* Where each key of a batch stands in the target pipeline (w->todo[i]). */
@@ -176,6 +178,23 @@ static int copy_reread_atomic(CopyWorker *w, const Batch *b, int i, char *err, s
     for (int j = 0; j < 4; j++)
         if (r[j]) freeReplyObject(r[j]);
     return rc;
+}
+
+/* A source newer than the target (w->dst_rdb set): the DUMP payload of key
+ * i is RESTOREd with its footer's version lowered to the target's when the
+ * value's encoding exists there (rewritten in place, once: a lowered
+ * payload plans as RESTORE), else the key goes type-based. 1 = type-based. */
+static int copy_needs_commands(CopyWorker *w, int i) {
+    redisReply *d = w->dump_r[i];
+    int ver = 0;
+    if (!d || d->type != REDIS_REPLY_STRING || rdb_payload_verify((const unsigned char *)d->str, d->len, &ver) != 0)
+        return 0; /* RESTORE says what is wrong with it */
+    switch (rdbvalue_plan((unsigned char)d->str[0], ver, w->src_valkey, w->dst_rdb, 0)) {
+    case RV_RESTORE: return 0;
+    case RV_RESTORE_REVERSION: rdbvalue_set_version((unsigned char *)d->str, d->len, w->dst_rdb); return 0;
+    case RV_COMMANDS: break;
+    }
+    return 1;
 }
 
 static FailReason copy_classify(const char *e) {
@@ -393,6 +412,11 @@ static int copy_write_target(CopyWorker *w, const Batch *b, int *handled, char *
                 w->todo[i] = KEY_SETTLED;
                 atomic_fetch_add(&w->stats->expired, 1);
                 (*handled)++;
+                continue;
+            }
+            if (w->dst_rdb && copy_needs_commands(w, i)) {
+                w->todo[i] = KEY_SETTLED;
+                w->slow[nslow++] = i; /* type-based, once the pipeline is drained */
                 continue;
             }
             snprintf(ttlbuf, sizeof(ttlbuf), "%lld", w->abs_ms[i]);

@@ -60,6 +60,9 @@ typedef struct CopyWorker {
     int check_type;      /* filter by type client-side (several types chosen) */
     int type_based;      /* --type-based: never DUMP/RESTORE, copy with type commands */
     int fallback;        /* on a payload version/size refusal, copy that key type-based */
+    int dst_rdb;         /* the source's payloads are newer than the target takes: each one is
+                            planned (rdbvalue_plan) against this version; 0 = they fit */
+    int src_valkey;      /* the source is Valkey (what its type 22 means) */
     TypeCopyOptions tc_opt;
     TypeCopyStats tc_stats;
     Stats *stats;

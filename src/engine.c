@@ -351,6 +351,9 @@ static void *engine_worker_main(void *arg) {
     cw.check_type = e->opt.filter.types && !filter_server_type(&e->opt.filter);
     cw.type_based = e->opt.type_based;
     cw.tc_opt.dst_version = e->dst_info.major * 100 + e->dst_info.minor;
+    if (!serverinfo_payload_compatible(e->src_info.rdb_version, e->dst_info.rdb_version))
+        cw.dst_rdb = e->dst_info.rdb_version;
+    cw.src_valkey = !strcmp(e->src_info.server_name, "valkey");
     cw.stats = &e->stats;
     cw.cancel = &e->ctl.stop;
     cw.hooks.ud = w;
@@ -722,9 +725,11 @@ static int engine_check(Engine *e, char *err, size_t errlen) {
                                 e->src_info.run_id, e->src_db[i]);
     }
     if (!e->opt.type_based && !serverinfo_payload_compatible(e->src_info.rdb_version, e->dst_info.rdb_version))
-        return util_err(err, errlen, "source %s (%s %s) writes DUMP payloads of RDB version %d but target %s (%s %s) accepts up to %d: RESTORE would refuse every key; rerun with --type-based to copy with type commands",
-                        sl, e->src_info.server_name, e->src_info.version, e->src_info.rdb_version,
-                        tl, e->dst_info.server_name, e->dst_info.version, e->dst_info.rdb_version);
+        eventlog_add(&e->log, EV_INFO, "source %s (%s %s) writes DUMP payloads of RDB version %d, target %s (%s %s) takes up to %d: "
+                                       "values whose encoding the target knows are RESTOREd with the payload's version lowered, the others "
+                                       "copied with type commands",
+                     sl, e->src_info.server_name, e->src_info.version, e->src_info.rdb_version,
+                     tl, e->dst_info.server_name, e->dst_info.version, e->dst_info.rdb_version);
     for (int i = 0; i < e->ndb; i++) {
         redisReply *r = NULL;
         char db[16];

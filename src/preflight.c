@@ -532,10 +532,12 @@ int preflight_run(const PreflightOptions *o, const PreflightPlan *plan_in, Prefl
                 pf_add(rep, PF_PASS, "versions", "source %s %s (DUMP payload v%d) → target %s %s (v%d): RESTORE accepts the source's payloads",
                        a->server_name, a->version, a->rdb_version, b->server_name, b->version, b->rdb_version);
             } else {
-                PreflightLine *l = pf_add(rep, PF_FAIL, "versions", "source %s %s writes DUMP payloads of RDB version %d, target %s %s accepts up to %d: RESTORE would refuse every key",
+                PreflightLine *l = pf_add(rep, PF_WARN, "versions", "source %s %s writes DUMP payloads of RDB version %d, target %s %s takes up to %d: "
+                                                                     "values whose encoding the target knows go in with the payload's version lowered, "
+                                                                     "the others (e.g. 7.2 set listpacks and streams, 7.4 hashes with field expiries) with type commands",
                                           a->server_name, a->version, a->rdb_version, b->server_name, b->version,
                                           b->rdb_version);
-                pf_fix(l, "use a target of the same or a newer version; the fallback that goes around DUMP (a type-based copy with HSET/RPUSH/XADD…) is not in this version of ferry");
+                pf_fix(l, "expect those keys to copy slower (read in chunks, written with HSET/RPUSH/XADD…); a target of the same or a newer version avoids it");
             }
         }
         /* The same server on both sides. */
