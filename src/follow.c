@@ -63,8 +63,7 @@ struct Follower {
     unsigned char *scratch;     /* a payload whose footer version is lowered */
     size_t scratch_cap;
     uint64_t typed_failed, ttl_lost_logged;
-    long long saved;            /* applied offset last written to the state file */
-    int64_t saved_ms, sampled_ms;
+    int64_t sampled_ms;
     int have_data;              /* a snapshot was applied: the target holds our keys */
     int clear_first;            /* an earlier follower's keys are there (a saved position that
                                    cannot be continued): clear them before the snapshot */
@@ -354,7 +353,9 @@ static int select_dst(Follower *f, int db) {
  * and PSYNC <replid> <offset+1> continues without doubling anything. While
  * the follower runs the file says clean = 0: after a crash, commands past
  * the saved offset may or may not be on the target, and ferry will not
- * guess (an INCR applied twice is a wrong value, silently). */
+ * guess (an INCR applied twice is a wrong value, silently). So the file is
+ * written when that changes (start, a full sync, the stop), never in the
+ * stream's path: a running offset would be refused anyway. */
 static void state_write(Follower *f, int clean) {
     if (!f->state_path) return;
     char tmp[4096], sl[700], tl[700];
@@ -381,8 +382,6 @@ static void state_write(Follower *f, int clean) {
         return;
     }
     f->state_warned = 0;
-    f->saved = f->applied;
-    f->saved_ms = util_mono_ms();
 }
 
 static const char *json_field(const char *text, const char *name) {
@@ -435,7 +434,7 @@ static int state_load(Follower *f, char *err, size_t errlen) {
     }
     memcpy(f->replid, id + 1, idlen);
     f->replid[idlen] = '\0';
-    f->processed = f->applied = f->saved = o;
+    f->processed = f->applied = o;
     f->src_db = f->applied_db = atoi(db);
     f->have_data = 1;
     f->st.resumed = 1;
@@ -453,7 +452,6 @@ static int send_ack(Follower *f) {
     if (conn_write_raw(f->src, buf, (size_t)n) != 0) return -1;
     f->last_acked = f->applied;
     f->st.acked = f->applied;
-    if (f->applied != f->saved) state_write(f, 0);
     return 0;
 }
 
@@ -1308,7 +1306,6 @@ Follower *follow_start(const FollowOptions *o, char *err, size_t errlen) {
     memmove(f->tlabel + 7, f->tlabel, strlen(f->tlabel) + 1);
     memcpy(f->tlabel, "target ", 7);
     f->applied_db = -1;
-    f->saved = -1;
     pthread_mutex_init(&f->lock, NULL);
     eventlog_init(&f->log);
     if (o->state_path && !(f->state_path = strdup(o->state_path))) {
