@@ -23,8 +23,9 @@ WORKERS=4
 BATCH=""
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=""
-
-die() { echo "run.sh: $*" >&2; exit 1; }
+BENCH_NAME=run.sh
+# shellcheck source=bench/lib.sh
+. "$REPO/bench/lib.sh"
 
 usage() {
     sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'
@@ -48,83 +49,10 @@ done
 [[ $WORKERS =~ ^[1-9][0-9]*$ ]] || die "--workers '$WORKERS' is not a positive number"
 [ -z "$BATCH" ] || [[ $BATCH =~ ^[1-9][0-9]*$ ]] || die "--batch '$BATCH' is not a positive number"
 
-# ---- tools ----
-if [ -z "$BUILD_DIR" ]; then
-    for d in "$REPO/build" "$REPO"/build*; do
-        if [ -x "$d/ferry" ] && [ -x "$d/bench/ferry-gen" ] && [ -x "$d/bench/ferry-respdump" ]; then
-            BUILD_DIR=$d
-            break
-        fi
-    done
-fi
-[ -n "$BUILD_DIR" ] || die "no build with ferry, ferry-gen and ferry-respdump found: run 'cmake -S $REPO -B $REPO/build && cmake --build $REPO/build' or pass --build-dir DIR"
-FERRY=$BUILD_DIR/ferry
-GEN=$BUILD_DIR/bench/ferry-gen
-RESPDUMP=$BUILD_DIR/bench/ferry-respdump
-for b in "$FERRY" "$GEN" "$RESPDUMP"; do
-    [ -x "$b" ] || die "$b is missing: build it (cmake --build $BUILD_DIR)"
-done
-REDIS_SERVER=${FERRY_REDIS_SERVER:-redis-server}
-command -v "$REDIS_SERVER" >/dev/null || die "redis-server not found: apt-get install redis-server, or set FERRY_REDIS_SERVER"
-command -v redis-cli >/dev/null || die "redis-cli not found: apt-get install redis-tools"
-if [ ! -x /usr/bin/time ]; then
-    echo "run.sh: /usr/bin/time is missing; installing the 'time' package" >&2
-    if [ "$(id -u)" = 0 ]; then
-        apt-get install -y -qq time >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq time >/dev/null 2>&1; } || true
-    fi
-    [ -x /usr/bin/time ] || die "/usr/bin/time is needed for the peak RSS: apt-get install time"
-fi
-
-# ---- servers: started here, stopped here, by pid ----
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/ferry-bench.XXXXXX")
-PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${PIDS[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# start_server NAME: sets PORT and appends the pid to PIDS.
-start_server() {
-    local name=$1 pid p
-    mkdir -p "$TMP/$name"
-    for _ in 1 2 3 4 5; do
-        p=$((20000 + RANDOM % 30000))
-        port_free "$p" || continue
-        "$REDIS_SERVER" --port "$p" --bind 127.0.0.1 --dir "$TMP/$name" --save '' \
-            --appendonly no --daemonize no --logfile "$TMP/$name/redis.log" &
-        pid=$!
-        PIDS+=("$pid")
-        for _ in $(seq 1 100); do
-            # Only our own server will do: another one may have taken the port
-            # between the check and the start (then ours exits).
-            if [ "$(redis-cli -p "$p" info server 2>/dev/null | tr -d '\r' |
-                    awk -F: '$1=="process_id"{print $2}')" = "$pid" ]; then
-                PORT=$p
-                return 0
-            fi
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    die "could not start redis-server for the $name (see $TMP/$name/redis.log)"
-}
-
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
-div() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.0f", a / b; else print "n/a" }'; }
-dbsize() { redis-cli -p "$1" dbsize; }
+# ---- tools, temp dir, servers ----
+bench_find_build
+bench_need_tools
+bench_setup
 
 start_server source
 SRC=$PORT
@@ -132,9 +60,7 @@ start_server target
 DST=$PORT
 SRC_URI=redis://127.0.0.1:$SRC/0
 DST_URI=redis://127.0.0.1:$DST/0
-VERSION=$(redis-cli -p "$SRC" info server | tr -d '\r' | awk -F: '$1=="redis_version"{print $2}')
-echo "servers: redis $VERSION, source 127.0.0.1:$SRC, target 127.0.0.1:$DST, temp dir $TMP"
-echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo) RAM"
+print_machine "$SRC" "$DST"
 
 # ---- dataset ----
 GEN_ARGS=(--uri "$SRC_URI" --keys "$KEYS" --seed "$SEED")
