@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #define EVENTLOG_CAP 256
-#define EVENTLOG_TEXT 200
+#define EVENTLOG_TEXT 512 /* long enough for "what was wrong and what to do" with a server name and a path */
 
 typedef enum { EV_INFO = 0, EV_WARN = 1, EV_ERROR = 2, EV_OPERATOR = 3 } EventLevel;
 
