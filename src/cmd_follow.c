@@ -100,19 +100,10 @@ static void print_status(const FollowStatus *s, int json) {
                (unsigned long long)s->snapshot_filtered, (unsigned long long)s->snapshot_bytes,
                (unsigned long long)s->snapshot_size, (unsigned long long)s->commands, (unsigned long long)s->dropped,
                (unsigned long long)s->mixed, (unsigned long long)s->errors, s->full_syncs, s->partial_syncs);
-    } else if (s->state == FOLLOW_SNAPSHOT) {
-        char b[16], t[16];
-        util_fmt_bytes(b, sizeof(b), (double)s->snapshot_bytes);
-        if (s->snapshot_size) util_fmt_bytes(t, sizeof(t), (double)s->snapshot_size);
-        printf("follow snapshot · %s of %s · %llu keys restored, %llu expired, %llu filtered out\n", b,
-               s->snapshot_size ? t : "? (diskless)", (unsigned long long)s->snapshot_keys,
-               (unsigned long long)s->snapshot_expired, (unsigned long long)s->snapshot_filtered);
     } else {
-        printf("follow %s · applied offset %lld (acked %lld, received %lld) · %llu commands, %llu dropped, %llu mixed, "
-               "%llu errors · syncs %d full %d partial\n",
-               follow_state_name(s->state), s->offset, s->acked, s->received, (unsigned long long)s->commands,
-               (unsigned long long)s->dropped, (unsigned long long)s->mixed, (unsigned long long)s->errors,
-               s->full_syncs, s->partial_syncs);
+        char line[512];
+        progress_follow_line(s, line, sizeof(line));
+        printf("%s\n", line);
     }
     fflush(stdout);
 }
@@ -384,7 +375,7 @@ int cmd_follow(int argc, char **argv) {
                st.offset, st.replid[0] ? st.replid : "none", state_path, state_path);
     else
         printf("stopped at applied offset %lld (replication id %s); a new ferry follow starts with a new snapshot: "
-               "empty the target's dbs first, or give --on-conflict replace\n",
+               "empty the target's dbs first, or give --on-conflict replace (next time, --state FILE keeps the position)\n",
                st.offset, st.replid[0] ? st.replid : "none");
     return console_failed ? 1 : 0;
 }

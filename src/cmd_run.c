@@ -253,7 +253,7 @@ static int run_loop(Runner *r) {
     if (!s) return 1;
     uint64_t seen = 0, eseen = 0;
     int last_engine_step = -1, abort_sent = 0;
-    int64_t last_progress = 0, last_repl = 0, last_groups = util_mono_ms();
+    int64_t last_progress = 0, last_repl = 0, last_follow = util_mono_ms(), last_groups = util_mono_ms();
     runner_snapshot(r, s);
     printf("run %s%s: %s → %s\njournal: %s (continue after a crash with --resume %s)\n", s->run_id,
            s->attempt > 1 ? " (resumed)" : "", s->source, s->target, s->journal, s->journal);
@@ -285,6 +285,13 @@ static int run_loop(Runner *r) {
         if (util_mono_ms() - last_groups >= 5000) {
             print_groups(r);
             last_groups = util_mono_ms();
+        }
+        /* a follow step's background follower: its line every 5 s */
+        if (s->follow_live && s->follow_step >= 0 && util_mono_ms() - last_follow >= 5000) {
+            char line[512];
+            progress_follow_line(&s->follow, line, sizeof(line));
+            printf("[%d/%d] %s: %s\n", s->follow_step + 1, s->nsteps, s->steps[s->follow_step].id, line);
+            last_follow = util_mono_ms();
         }
         /* a replication step: its figures once a second */
         if (s->repl_step >= 0 && s->repl_live && util_mono_ms() - last_repl >= 1000) {

@@ -127,3 +127,28 @@ void progress_summary(const EngineSnapshot *s, const char *report_path, char *bu
     if ((s->state == ENGINE_FAILED || s->state == ENGINE_STOPPED) && s->reason[0] && o < len)
         snprintf(buf + o, len - o, "  reason: %s\n", s->reason);
 }
+
+void progress_follow_line(const FollowStatus *s, char *buf, size_t len) {
+    if (s->state == FOLLOW_SNAPSHOT) {
+        char b[16], t[16];
+        util_fmt_bytes(b, sizeof(b), (double)s->snapshot_bytes);
+        if (s->snapshot_size) util_fmt_bytes(t, sizeof(t), (double)s->snapshot_size);
+        snprintf(buf, len, "follow snapshot · %s of %s · %llu keys restored, %llu expired, %llu filtered out", b,
+                 s->snapshot_size ? t : "? (diskless)", (unsigned long long)s->snapshot_keys,
+                 (unsigned long long)s->snapshot_expired, (unsigned long long)s->snapshot_filtered);
+        return;
+    }
+    char lag[64] = "";
+    if (s->state == FOLLOW_STREAMING && s->source_offset >= 0 && s->offset >= 0) {
+        long long behind = s->source_offset > s->offset ? s->source_offset - s->offset : 0;
+        char b[16];
+        util_fmt_bytes(b, sizeof(b), (double)behind);
+        if (behind) snprintf(lag, sizeof(lag), " · lag %s behind the source", b);
+        else snprintf(lag, sizeof(lag), " · caught up");
+    }
+    snprintf(buf, len, "follow %s · applied offset %lld (acked %lld, received %lld)%s · %llu commands, %llu dropped, %llu mixed, "
+                       "%llu errors · syncs %d full %d partial",
+             follow_state_name(s->state), s->offset, s->acked, s->received, lag, (unsigned long long)s->commands,
+             (unsigned long long)s->dropped, (unsigned long long)s->mixed, (unsigned long long)s->errors, s->full_syncs,
+             s->partial_syncs);
+}
