@@ -1180,3 +1180,18 @@ int conn_write_raw(Conn *c, const void *buf, size_t len) {
     }
     return 0;
 }
+
+int conn_reply_equal(const redisReply *x, const redisReply *y) {
+    if (!x || !y) return x == y;
+    if (x->type != y->type) return 0;
+    switch (x->type) {
+    case REDIS_REPLY_INTEGER: return x->integer == y->integer;
+    case REDIS_REPLY_NIL: return 1;
+    case REDIS_REPLY_ARRAY:
+        if (x->elements != y->elements) return 0;
+        for (size_t i = 0; i < x->elements; i++)
+            if (!conn_reply_equal(x->element[i], y->element[i])) return 0;
+        return 1;
+    default: return x->len == y->len && memcmp(x->str, y->str, x->len) == 0;
+    }
+}

@@ -80,6 +80,9 @@ int conn_reconnect(Conn *c, int max_attempts, const _Atomic int *cancel);
 
 /* 1 after an I/O or protocol error, until a successful reconnect. */
 int conn_broken(const Conn *c);
+/* Deep equality of two replies (type, integers, bytes, arrays element by
+ * element); two NULLs are equal. */
+int conn_reply_equal(const redisReply *x, const redisReply *y);
 /* The last error line (I/O or open). */
 const char *conn_errstr(const Conn *c);
 /* "source redis://alice@10.0.0.7:6379/1" (redacted). */

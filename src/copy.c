@@ -276,15 +276,20 @@ static int copy_replies_equal(const redisReply *x, const redisReply *y) {
 }
 
 /* Another server's hash table may DUMP the same set or hash in another
- * order: when the payloads differ, compare the contents. Rare path (only
- * for a BUSYKEY whose payload differs), so plain reads are fine. */
+ * order, and a stream written with commands (an earlier type-based copy)
+ * has another listpack layout and consumer times: when the payloads
+ * differ, compare the contents (streams: typecopy_stream_same). Rare path
+ * (only for a key already on the target whose payload differs), so plain
+ * reads are fine. */
 static int copy_same_contents(CopyWorker *w, const Batch *b, int i) {
     const char *a[2] = {"TYPE", batch_key(b, i)};
     size_t l[2] = {4, b->len[i]};
     redisReply *t = conn_command_argv(w->dst, 2, a, l);
     int hash = t && t->type == REDIS_REPLY_STATUS && !strcmp(t->str, "hash");
     int set = t && t->type == REDIS_REPLY_STATUS && !strcmp(t->str, "set");
+    int stream = t && t->type == REDIS_REPLY_STATUS && !strcmp(t->str, "stream");
     if (t) freeReplyObject(t);
+    if (stream) return typecopy_stream_same(w->src, batch_key(b, i), b->len[i], w->dst, batch_key(b, i), b->len[i]);
     if (!hash && !set) return 0;
     redisReply *x = copy_canonical(w->src, hash, batch_key(b, i), b->len[i]);
     redisReply *y = x ? copy_canonical(w->dst, hash, batch_key(b, i), b->len[i]) : NULL;
@@ -347,8 +352,8 @@ static int copy_check_busy(CopyWorker *w, const Batch *b, int nbusy, unsigned ch
  * type-based: its payload's encoding is newer than the target's): is it
  * ours, as copy_check_busy() asks for a BUSYKEY? The same absolute expiry
  * (abs, 0 = none; checked when the target has PEXPIRETIME) and the same
- * set or hash contents. Streams and the other types are not compared here:
- * 0. No replies may be pending on either connection. */
+ * set, hash or stream contents (copy_same_contents; other types: 0). No
+ * replies may be pending on either connection. */
 static int copy_typed_identical(CopyWorker *w, const Batch *b, int i, long long abs) {
     if (w->dst_pexpiretime) {
         const char *a[2] = {"PEXPIRETIME", batch_key(b, i)};

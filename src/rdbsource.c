@@ -480,10 +480,13 @@ static int rs_emit(void *ud, int argc, const char **argv, const size_t *lens) {
 }
 
 /* Is the target's key the one built under tmp, value and expiry? Both
- * written by the same server, so their DUMPs compare byte for byte (a set
- * or hash laid out by another hash table compares as different: a
- * conflict, never a false "identical"). -1 when the connection broke. */
-static int rs_typed_same(RsWorker *w, const char *key, size_t klen, const char *tmp, size_t tmplen) {
+ * written by the same server: their DUMPs compare byte for byte, else (a
+ * set or hash in another hash-table order, a stream with other consumer
+ * times) their contents do: rs_same_contents against the file's payload,
+ * typecopy_stream_same between the two keys. -1 when the connection broke. */
+static int rs_typed_same(RsWorker *w, const RsBatch *b, const RsItem *it, const char *tmp, size_t tmplen) {
+    const char *key = b->data + it->key_off;
+    size_t klen = it->key_len;
     const char *a[2] = {"DUMP", key};
     size_t l[2] = {4, klen};
     conn_append_argv(w->c, 2, a, l);
@@ -501,11 +504,19 @@ static int rs_typed_same(RsWorker *w, const char *key, size_t klen, const char *
     redisReply *r[4] = {0};
     int n = 0;
     while (n < 4 && conn_get_reply(w->c, &r[n]) == 0) n++;
-    int same = n == 4 && r[0]->type == REDIS_REPLY_STRING && r[1]->type == REDIS_REPLY_STRING &&
-               r[0]->len == r[1]->len && !memcmp(r[0]->str, r[1]->str, r[0]->len) &&
-               r[2]->type == REDIS_REPLY_INTEGER && r[3]->type == REDIS_REPLY_INTEGER && r[2]->integer == r[3]->integer;
+    if (n < 4) {
+        for (int i = 0; i < n; i++) freeReplyObject(r[i]);
+        return -1;
+    }
+    int dumps = r[0]->type == REDIS_REPLY_STRING && r[1]->type == REDIS_REPLY_STRING;
+    int same = dumps && r[0]->len == r[1]->len && !memcmp(r[0]->str, r[1]->str, r[0]->len);
+    int expiry = r[2]->type == REDIS_REPLY_INTEGER && r[3]->type == REDIS_REPLY_INTEGER && r[2]->integer == r[3]->integer;
     for (int i = 0; i < n; i++) freeReplyObject(r[i]);
-    return n == 4 ? same : -1;
+    if (!expiry || !dumps) return 0;
+    if (same) return 1;
+    const char *tn = rdb_type_name(((const unsigned char *)b->data + it->pay_off)[0]);
+    if (tn && !strcmp(tn, "stream")) return typecopy_stream_same(w->c, key, klen, w->c, tmp, tmplen);
+    return rs_same_contents(w, b, it); /* sets and hashes; 0 for the others */
 }
 
 /* A key the target cannot RESTORE (rdbvalue_plan): built from the
@@ -559,7 +570,7 @@ static int rs_restore_typed(RsWorker *w, const RsBatch *b, const RsItem *it, cha
         if (last) freeReplyObject(last);
         int same = 0;
         if (!broke && exists && !first[0]) {
-            same = rs_typed_same(w, key, it->key_len, tmp, tmplen);
+            same = rs_typed_same(w, b, it, tmp, tmplen);
             broke = same < 0;
         }
         if (!broke && e.sent && (exists || rc != 0 || first[0])) { /* what was built and not renamed */

@@ -1137,3 +1137,47 @@ int typecopy_key(Conn *src, Conn *dst, const char *key, size_t klen, long long a
     free(t.qname);
     return rc;
 }
+
+/* ---- recognising a copy -------------------------------------------------------- */
+
+static int tc_key_is(const redisReply *k, const char *name) {
+    return k->type == REDIS_REPLY_STRING && k->len == strlen(name) && !memcmp(k->str, name, k->len);
+}
+
+/* Two flat [name, value, …] maps, equal but for the names in skip; the
+ * maps in "groups" and "consumers" are compared the same way (consumers
+ * without their times). */
+static int tc_map_same(const redisReply *x, const redisReply *y, const char *const *skip) {
+    static const char *const consumer_skip[] = {"seen-time", "active-time", NULL};
+    if (x->type != REDIS_REPLY_ARRAY || y->type != REDIS_REPLY_ARRAY || x->elements != y->elements) return 0;
+    for (size_t i = 0; i + 1 < x->elements; i += 2) {
+        const redisReply *k = x->element[i], *vx = x->element[i + 1], *vy = y->element[i + 1];
+        if (!conn_reply_equal(k, y->element[i])) return 0;
+        int skipped = 0;
+        for (int j = 0; skip && skip[j] && !skipped; j++) skipped = tc_key_is(k, skip[j]);
+        if (skipped) continue;
+        int groups = tc_key_is(k, "groups"), consumers = tc_key_is(k, "consumers");
+        if (!groups && !consumers) {
+            if (!conn_reply_equal(vx, vy)) return 0;
+            continue;
+        }
+        if (vx->type != REDIS_REPLY_ARRAY || vy->type != REDIS_REPLY_ARRAY || vx->elements != vy->elements) return 0;
+        for (size_t j = 0; j < vx->elements; j++)
+            if (!tc_map_same(vx->element[j], vy->element[j], consumers ? consumer_skip : NULL)) return 0;
+    }
+    return 1;
+}
+
+int typecopy_stream_same(Conn *a, const char *ka, size_t kal, Conn *b, const char *kb, size_t kbl) {
+    static const char *const stream_skip[] = {"radix-tree-keys", "radix-tree-nodes", NULL};
+    const char *argv[6] = {"XINFO", "STREAM", ka, "FULL", "COUNT", "0"};
+    size_t lens[6] = {5, 6, kal, 4, 5, 1};
+    redisReply *x = conn_command_argv(a, 6, argv, lens);
+    argv[2] = kb;
+    lens[2] = kbl;
+    redisReply *y = x ? conn_command_argv(b, 6, argv, lens) : NULL;
+    int same = x && y && x->type == REDIS_REPLY_ARRAY && tc_map_same(x, y, stream_skip);
+    if (x) freeReplyObject(x);
+    if (y) freeReplyObject(y);
+    return same;
+}

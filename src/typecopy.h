@@ -133,4 +133,13 @@ int typecopy_id_parse(const char *s, size_t len, StreamId *id);
 /* <0, 0, >0 as a is before, equal to, after b. */
 int typecopy_id_cmp(StreamId a, StreamId b);
 
+/* 1 when stream ka on a and stream kb on b are the same as far as a
+ * type-based copy can make them (see the top of this file): XINFO STREAM
+ * key FULL COUNT 0 (every entry, every pending entry) equal but for
+ * radix-tree-keys/-nodes and the consumers' seen-time/active-time. 0 when
+ * they differ, or either cannot be read (a connection error is left for
+ * the caller's next command to find). a and b may be the same connection.
+ * For recognising one's own earlier copy on a rerun. */
+int typecopy_stream_same(Conn *a, const char *ka, size_t kal, Conn *b, const char *kb, size_t kbl);
+
 #endif

@@ -128,21 +128,6 @@ static int vx_type_index(const redisReply *r) {
 
 static unsigned vx_type_bit(int t) { return t == T_OTHER ? FTYPE_OTHER : filter_type_from_name(type_names[t]); }
 
-static int vx_reply_equal(const redisReply *x, const redisReply *y) {
-    if (!x || !y) return x == y;
-    if (x->type != y->type) return 0;
-    switch (x->type) {
-    case REDIS_REPLY_INTEGER: return x->integer == y->integer;
-    case REDIS_REPLY_NIL: return 1;
-    case REDIS_REPLY_ARRAY:
-        if (x->elements != y->elements) return 0;
-        for (size_t i = 0; i < x->elements; i++)
-            if (!vx_reply_equal(x->element[i], y->element[i])) return 0;
-        return 1;
-    default: return x->len == y->len && memcmp(x->str, y->str, x->len) == 0;
-    }
-}
-
 /* The value after name in a flat [name, value, name, value…] reply. */
 static const redisReply *vx_field(const redisReply *r, const char *name) {
     if (!r || r->type != REDIS_REPLY_ARRAY) return NULL;
@@ -421,7 +406,7 @@ static int vx_deep_string(V *v, const KeyState *ks, char *det, size_t dl) {
         int rc = vx_same(v, 4, argv, lens, &rs, &rd);
         if (rc == 1) return vx_changed(det, dl, "string");
         if (rc) return rc;
-        int diff = !vx_reply_equal(rs, rd);
+        int diff = !conn_reply_equal(rs, rd);
         size_t n = rs->len < rd->len ? rs->len : rd->len, at = 0;
         while (diff && at < n && rs->str[at] == rd->str[at]) at++;
         int last = rs->len < STRING_CHUNK || rd->len < STRING_CHUNK;
@@ -448,7 +433,7 @@ static int vx_deep_list(V *v, const KeyState *ks, char *det, size_t dl) {
         if (rc == 1) return vx_changed(det, dl, "list");
         if (rc) return rc;
         size_t n = rs->elements < rd->elements ? rs->elements : rd->elements, j = 0;
-        while (j < n && vx_reply_equal(rs->element[j], rd->element[j])) j++;
+        while (j < n && conn_reply_equal(rs->element[j], rd->element[j])) j++;
         int diff = j < n || rs->elements != rd->elements;
         int last = rs->elements < (size_t)c;
         freeReplyObject(rs);
@@ -478,7 +463,7 @@ static int vx_deep_zset(V *v, const KeyState *ks, char *det, size_t dl) {
         for (size_t j = 0; j + 1 < n && !diff; j += 2) {
             const redisReply *ms = rs->element[j], *md = rd->element[j];
             char q1[160], q2[160];
-            if (!vx_reply_equal(ms, md)) {
+            if (!conn_reply_equal(ms, md)) {
                 vx_q(ms->str, ms->len, q1, sizeof(q1));
                 vx_q(md->str, md->len, q2, sizeof(q2));
                 vx_det(det, dl, "zset: rank %lld: member %s on the source, %s on the target", i + (long long)j / 2, q1, q2);
@@ -591,7 +576,7 @@ static int vx_deep_unordered(V *v, const KeyState *ks, int hash, char *det, size
                 if (!got || got->type == REDIS_REPLY_NIL) {
                     vx_det(det, dl, "hash: field %s is not on the target", q);
                     rc = 1;
-                } else if (!vx_reply_equal(val, got)) {
+                } else if (!conn_reply_equal(val, got)) {
                     vx_det(det, dl, "hash: field %s: value differs", q);
                     rc = 1;
                 }
@@ -620,7 +605,7 @@ static int vx_deep_unordered(V *v, const KeyState *ks, int hash, char *det, size
 /* Compares one field of two XINFO replies; 1 (det filled) when they differ. */
 static int vx_xfield(const redisReply *a, const redisReply *b, const char *name, const char *what, char *det, size_t dl) {
     const redisReply *x = vx_field(a, name), *y = vx_field(b, name);
-    if (!x || !y || vx_reply_equal(x, y)) return 0; /* absent on one side: an older server */
+    if (!x || !y || conn_reply_equal(x, y)) return 0; /* absent on one side: an older server */
     char sx[160], sy[160];
     vx_show(x, sx, sizeof(sx));
     vx_show(y, sy, sizeof(sy));
@@ -654,7 +639,7 @@ static int vx_deep_stream(V *v, const KeyState *ks, char *det, size_t dl) {
         if ((rc = vx_same(v, 6, argv, lens, &rs, &rd)) != 0)
             return rc == 1 ? vx_changed(det, dl, "stream") : rc;
         size_t n = rs->elements < rd->elements ? rs->elements : rd->elements, j = 0;
-        while (j < n && vx_reply_equal(rs->element[j], rd->element[j])) j++;
+        while (j < n && conn_reply_equal(rs->element[j], rd->element[j])) j++;
         int diff = j < n || rs->elements != rd->elements;
         if (diff) {
             const redisReply *e = j < rs->elements ? rs->element[j] : rd->element[j];
@@ -686,7 +671,7 @@ static int vx_deep_stream(V *v, const KeyState *ks, char *det, size_t dl) {
         char what[200], q[160];
         if (!na || !nb) continue;
         vx_q(na->str, na->len, q, sizeof(q));
-        if (!vx_reply_equal(na, nb)) {
+        if (!conn_reply_equal(na, nb)) {
             char q2[160];
             vx_q(nb->str, nb->len, q2, sizeof(q2));
             vx_det(det, dl, "stream: consumer group %s on the source, %s on the target", q, q2);
@@ -712,7 +697,7 @@ static int vx_deep_stream(V *v, const KeyState *ks, char *det, size_t dl) {
         for (size_t i = 0; i < cs->elements && !rc; i++) {
             const redisReply *x = cs->element[i], *y = cd->element[i];
             const redisReply *xn = vx_field(x, "name"), *yn = vx_field(y, "name");
-            if (!vx_reply_equal(xn, yn)) {
+            if (!conn_reply_equal(xn, yn)) {
                 char s1[160], s2[160];
                 vx_show(xn, s1, sizeof(s1));
                 vx_show(yn, s2, sizeof(s2));
@@ -744,17 +729,17 @@ static int vx_deep_stream(V *v, const KeyState *ks, char *det, size_t dl) {
                 if (x->elements < 4 || y->elements < 4) continue;
                 char ids[80];
                 snprintf(ids, sizeof(ids), "%.*s", (int)(x->element[0]->len < 60 ? x->element[0]->len : 60), x->element[0]->str);
-                if (!vx_reply_equal(x->element[0], y->element[0])) {
+                if (!conn_reply_equal(x->element[0], y->element[0])) {
                     vx_det(det, dl, "%s: pending entry %s on the source, %.*s on the target", what, ids,
                              (int)(y->element[0]->len < 60 ? y->element[0]->len : 60), y->element[0]->str);
                     rc = 1;
-                } else if (!vx_reply_equal(x->element[1], y->element[1])) {
+                } else if (!conn_reply_equal(x->element[1], y->element[1])) {
                     char s1[160], s2[160];
                     vx_show(x->element[1], s1, sizeof(s1));
                     vx_show(y->element[1], s2, sizeof(s2));
                     vx_det(det, dl, "%s: pending entry %s: consumer %s on the source, %s on the target", what, ids, s1, s2);
                     rc = 1;
-                } else if (!vx_reply_equal(x->element[3], y->element[3])) {
+                } else if (!conn_reply_equal(x->element[3], y->element[3])) {
                     vx_det(det, dl, "%s: pending entry %s: delivered %lld times on the source, %lld on the target", what,
                              ids, x->element[3]->integer, y->element[3]->integer);
                     rc = 1;
@@ -982,7 +967,7 @@ static int vx_forward(V *v, const Batch *b, int from, int to, int count_types) {
                     k->kind = VK_MISSING;
                     vx_find(v, VK_MISSING, k->k, k->kl, "on the source (%s); deleted from the target during the check",
                             type_names[k->stype]);
-                } else if (!vx_reply_equal(a, c)) {
+                } else if (!conn_reply_equal(a, c)) {
                     if (k->stype == T_OTHER) {
                         k->value_bad = 1;
                         vx_find(v, VK_DIFFERENT, k->k, k->kl, "%s", "module type: DUMP payloads differ");

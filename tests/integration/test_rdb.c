@@ -1161,9 +1161,16 @@ static void test_rdbsource_typed(void **state) {
     assert_false(tu_contains(r->str, "cmdstat_restore"));
     assert_true(tu_contains(r->str, "cmdstat_xclaim"));
     freeReplyObject(r);
+    /* Again with fail: every key is recognised as this copy's own (DUMP
+     * bytes, else contents: hash-table sets and hashes, streams). */
+    uint64_t copied = s->stats.copied;
+    o.on_conflict_explicit = 1;
+    run_rdbsource(&o, s, snap);
+    assert_int_equal(s->stats.failed, 0);
+    assert_int_equal(s->stats.copied, 0);
+    assert_int_equal(s->stats.identical, copied);
     /* Again with replace: the same result, nothing left over. */
     o.on_conflict = CONFLICT_REPLACE;
-    o.on_conflict_explicit = 1;
     run_rdbsource(&o, s, snap);
     assert_int_equal(s->stats.failed, 0);
     assert_int_equal(s->stats.copied, (uint64_t)n);
