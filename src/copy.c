@@ -351,10 +351,21 @@ static int copy_check_busy(CopyWorker *w, const Batch *b, int nbusy, unsigned ch
 /* Key i is on the target already and was not RESTOREd (it goes
  * type-based: its payload's encoding is newer than the target's): is it
  * ours, as copy_check_busy() asks for a BUSYKEY? The same absolute expiry
- * (abs, 0 = none; checked when the target has PEXPIRETIME) and the same
+ * (abs, 0 = none, TYPECOPY_EXPIRE_READ = the source's now; checked when
+ * the target has PEXPIRETIME) and the same
  * set, hash or stream contents (copy_same_contents; other types: 0). No
  * replies may be pending on either connection. */
 static int copy_typed_identical(CopyWorker *w, const Batch *b, int i, long long abs) {
+    if (abs == TYPECOPY_EXPIRE_READ) { /* --type-based: the source's expiry, now */
+        if (!w->use_pexpiretime) return 0;
+        const char *a[2] = {"PEXPIRETIME", batch_key(b, i)};
+        size_t l[2] = {11, b->len[i]};
+        redisReply *t = conn_command_argv(w->src, 2, a, l);
+        long long ms = t && t->type == REDIS_REPLY_INTEGER ? t->integer : -2;
+        if (t) freeReplyObject(t);
+        if (ms == -2) return 0; /* gone from the source meanwhile */
+        abs = ms < 0 ? 0 : ms;
+    }
     if (w->dst_pexpiretime) {
         const char *a[2] = {"PEXPIRETIME", batch_key(b, i)};
         size_t l[2] = {11, b->len[i]};
@@ -393,7 +404,7 @@ static int copy_one_typed(CopyWorker *w, const Batch *b, int i, long long abs, i
             return 0;
         case TYPECOPY_EXISTS:
             /* A rerun meets its own keys: identical, as on the RESTORE path. */
-            if (abs != TYPECOPY_EXPIRE_READ && copy_typed_identical(w, b, i, abs)) {
+            if (copy_typed_identical(w, b, i, abs)) {
                 atomic_fetch_add(&w->stats->identical, 1);
                 return 0;
             }
