@@ -4,6 +4,7 @@
 #include "follow.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "conn.h"
@@ -56,6 +58,7 @@ struct Follower {
     int applied_db;             /* the stream's db at the applied offset */
     int uncertain;              /* a reply was lost: what the target applied is unknown */
     const char *state_path;     /* FollowOptions.state_path (copied), or NULL */
+    int lock_fd;                /* <state_path>.lock, held while this follower lives; -1 none */
     int state_warned;
     int dirty;                  /* commands sent outside a transaction since applied last moved */
     int dst_rdb, dst_version;   /* the target's payload version and major*100+minor */
@@ -389,6 +392,36 @@ static const char *json_field(const char *text, const char *name) {
     snprintf(key, sizeof(key), "\"%s\":", name);
     const char *p = strstr(text, key);
     return p ? p + strlen(key) : NULL;
+}
+
+/* One follower per state file: two that continued from the same position
+ * would both apply the same commands. <state_path>.lock is held (flock)
+ * for the follower's life and names its pid. -1 with a message when
+ * another process holds it. */
+static int state_lock(Follower *f, char *err, size_t errlen) {
+    char lp[4096];
+    if (snprintf(lp, sizeof(lp), "%s.lock", f->state_path) >= (int)sizeof(lp))
+        return util_err(err, errlen, "the state file's path is too long: %s", f->state_path);
+    int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return util_err(err, errlen, "cannot create %s: %s", lp, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        char pid[32] = "";
+        ssize_t n = read(fd, pid, sizeof(pid) - 1);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        close(fd);
+        return util_err(err, errlen, "another ferry%s%s follows with the state file %s: stop it first (two followers from one "
+                                     "position would apply every command twice)",
+                        pid[0] ? " (pid " : "", pid[0] ? pid : "", f->state_path);
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) == 0) { /* the pid only serves the message above: not writing it changes nothing */
+        ssize_t w = write(fd, pid, (size_t)n);
+        (void)w;
+    }
+    f->lock_fd = fd;
+    return 0;
 }
 
 /* Reads the saved position (follow_start, before the thread). 0 = go on
@@ -1268,6 +1301,12 @@ static void follow_free(Follower *f) {
     if (f->dst) conn_close(f->dst);
     for (int i = 0; i < f->ncmds; i++) free(f->cmds[i].name);
     free(f->cmds);
+    if (f->lock_fd >= 0) {
+        char lp[4096];
+        snprintf(lp, sizeof(lp), "%s.lock", f->state_path);
+        unlink(lp);
+        close(f->lock_fd);
+    }
     free((char *)f->state_path);
     free(f->scratch);
     eventlog_destroy(&f->log);
@@ -1306,10 +1345,15 @@ Follower *follow_start(const FollowOptions *o, char *err, size_t errlen) {
     memmove(f->tlabel + 7, f->tlabel, strlen(f->tlabel) + 1);
     memcpy(f->tlabel, "target ", 7);
     f->applied_db = -1;
+    f->lock_fd = -1;
     pthread_mutex_init(&f->lock, NULL);
     eventlog_init(&f->log);
     if (o->state_path && !(f->state_path = strdup(o->state_path))) {
         util_err(err, errlen, "out of memory");
+        follow_free(f);
+        return NULL;
+    }
+    if (f->state_path && state_lock(f, err, errlen) != 0) {
         follow_free(f);
         return NULL;
     }

@@ -657,6 +657,9 @@ static void test_follow_saved_position(void **state) {
     fo.resume = 1;
     f = g_follower = follow_start(&fo, err, sizeof(err));
     if (!f) fail_msg("resume: %s", err);
+    /* One follower per state file: a second one would apply everything twice. */
+    assert_null(follow_start(&fo, err, sizeof(err)));
+    if (!tu_contains(err, "another ferry (pid ") || !tu_contains(err, "follows with the state file")) fail_msg("%s", err);
     wait_state(f, FOLLOW_STREAMING, 20000);
     follow_status(f, &st);
     assert_int_equal(st.resumed, 1);
