@@ -264,6 +264,33 @@ typedef struct Hint {
     int prio; /* lower = dropped last */
 } Hint;
 
+/* Draws the hints marked in keep on row 0 up to column end, dropping the
+ * least important ones (highest prio, never prio 0) until the rest fit. */
+static void put_hints(const UiCanvas *c, const Hint *h, int n, int *keep, int end) {
+    int ascii = c->gl->ascii;
+    for (;;) {
+        int w = 0;
+        for (int i = 0; i < n; i++)
+            if (keep[i]) w += 1 + ui_text_width(h[i].key, ascii) + 1 + ui_text_width(h[i].what, ascii) + 1;
+        if (w <= end) break;
+        int worst = -1;
+        for (int i = 0; i < n; i++)
+            if (keep[i] && (worst < 0 || h[i].prio > h[worst].prio)) worst = i;
+        if (worst < 0 || h[worst].prio == 0) break;
+        keep[worst] = 0;
+    }
+    int x = 1;
+    for (int i = 0; i < n; i++) {
+        if (!keep[i]) continue;
+        if (x >= end) break;
+        x += ui_put_trunc(c, 0, x, end - x, ROLE_KEY_HINT, h[i].key);
+        x += 1;
+        if (x >= end) break;
+        x += ui_put_trunc(c, 0, x, end - x, ROLE_HINT, h[i].what);
+        x += 2;
+    }
+}
+
 void panel_hints(const UiCanvas *c, const ConsoleView *v, const EngineSnapshot *s,
                  int64_t now_ms) {
     const UiGlyphs *gl = c->gl;
@@ -287,29 +314,8 @@ void panel_hints(const UiCanvas *c, const ConsoleView *v, const EngineSnapshot *
     if (v->follow_mode) {
         Hint fh[] = {{"Tab", "focus", 3}, {updown, "scroll", 4}, {"t", "theme", 2},
                      {"?", "help", 1},    {"q", "quit", 0}};
-        int n = (int)(sizeof fh / sizeof fh[0]);
         int keep[5] = {1, 1, 1, 1, 1};
-        for (;;) {
-            int w = 0;
-            for (int i = 0; i < n; i++)
-                if (keep[i])
-                    w += 1 + ui_text_width(fh[i].key, gl->ascii) + 1 + ui_text_width(fh[i].what, gl->ascii) + 1;
-            if (w <= end) break;
-            int worst = -1;
-            for (int i = 0; i < n; i++)
-                if (keep[i] && (worst < 0 || fh[i].prio > fh[worst].prio)) worst = i;
-            if (worst < 0 || fh[worst].prio == 0) break;
-            keep[worst] = 0;
-        }
-        int x = 1;
-        for (int i = 0; i < n; i++) {
-            if (!keep[i] || x >= end) continue;
-            x += ui_put_trunc(c, 0, x, end - x, ROLE_KEY_HINT, fh[i].key);
-            x += 1;
-            if (x >= end) break;
-            x += ui_put_trunc(c, 0, x, end - x, ROLE_HINT, fh[i].what);
-            x += 2;
-        }
+        put_hints(c, fh, (int)(sizeof fh / sizeof fh[0]), keep, end);
         return;
     }
     if (v->run) {
@@ -339,28 +345,7 @@ void panel_hints(const UiCanvas *c, const ConsoleView *v, const EngineSnapshot *
         for (int i = 0; i < n; i++)
             keep[i] = i < 1 ? waiting || ending : i < 3 ? !fin : i < 6 ? live : 1;
         keep[8] = v->groups[0] || v->groups[1];
-        for (;;) {
-            int w = 0;
-            for (int i = 0; i < n; i++)
-                if (keep[i])
-                    w += 1 + ui_text_width(run[i].key, gl->ascii) + 1 +
-                         ui_text_width(run[i].what, gl->ascii) + 1;
-            if (w <= end) break;
-            int worst = -1;
-            for (int i = 0; i < n; i++)
-                if (keep[i] && (worst < 0 || run[i].prio > run[worst].prio)) worst = i;
-            if (worst < 0 || run[worst].prio == 0) break;
-            keep[worst] = 0;
-        }
-        int x = 1;
-        for (int i = 0; i < n; i++) {
-            if (!keep[i] || x >= end) continue;
-            x += ui_put_trunc(c, 0, x, end - x, ROLE_KEY_HINT, run[i].key);
-            x += 1;
-            if (x >= end) break;
-            x += ui_put_trunc(c, 0, x, end - x, ROLE_HINT, run[i].what);
-            x += 2;
-        }
+        put_hints(c, run, n, keep, end);
         return;
     }
     Hint all[] = {
@@ -376,30 +361,7 @@ void panel_hints(const UiCanvas *c, const ConsoleView *v, const EngineSnapshot *
     int n = (int)(sizeof all / sizeof all[0]);
     int keep[8];
     for (int i = 0; i < n; i++) keep[i] = live || i >= 3;
-    /* Drop the least important hints until the rest fit. */
-    for (;;) {
-        int w = 0;
-        for (int i = 0; i < n; i++)
-            if (keep[i])
-                w += 1 + ui_text_width(all[i].key, gl->ascii) + 1 +
-                     ui_text_width(all[i].what, gl->ascii) + 1;
-        if (w <= end) break;
-        int worst = -1;
-        for (int i = 0; i < n; i++)
-            if (keep[i] && (worst < 0 || all[i].prio > all[worst].prio)) worst = i;
-        if (worst < 0 || all[worst].prio == 0) break;
-        keep[worst] = 0;
-    }
-    int x = 1;
-    for (int i = 0; i < n; i++) {
-        if (!keep[i]) continue;
-        if (x >= end) break;
-        x += ui_put_trunc(c, 0, x, end - x, ROLE_KEY_HINT, all[i].key);
-        x += 1;
-        if (x >= end) break;
-        x += ui_put_trunc(c, 0, x, end - x, ROLE_HINT, all[i].what);
-        x += 2;
-    }
+    put_hints(c, all, n, keep, end);
 }
 
 void panel_help(const UiCanvas *screen, const ConsoleView *v) {
