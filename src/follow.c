@@ -58,11 +58,12 @@ struct Follower {
     int applied_db;             /* the stream's db at the applied offset */
     int uncertain;              /* a reply was lost: what the target applied is unknown */
     const char *state_path;     /* FollowOptions.state_path (copied), or NULL */
+    char sjson[700], tjson[700];/* the servers' labels, JSON-escaped, as the state file names them */
     int lock_fd;                /* <state_path>.lock, held while this follower lives; -1 none */
     int state_warned;
     int dirty;                  /* commands sent outside a transaction since applied last moved */
     int dst_rdb, dst_version;   /* the target's payload version and major*100+minor */
-    int dst_valkey, snap_valkey;
+    int dst_valkey;
     unsigned char *scratch;     /* a payload whose footer version is lowered */
     size_t scratch_cap;
     uint64_t typed_failed, ttl_lost_logged;
@@ -361,16 +362,14 @@ static int select_dst(Follower *f, int db) {
  * stream's path: a running offset would be refused anyway. */
 static void state_write(Follower *f, int clean) {
     if (!f->state_path) return;
-    char tmp[4096], sl[700], tl[700];
+    char tmp[4096];
     if (snprintf(tmp, sizeof(tmp), "%s.tmp", f->state_path) >= (int)sizeof(tmp)) return;
-    progress_json_escape(f->slabel + 7, sl, sizeof(sl));
-    progress_json_escape(f->tlabel + 7, tl, sizeof(tl));
     FILE *fp = fopen(tmp, "w");
     int ok = fp != NULL;
     if (ok) {
         ok = fprintf(fp, "{\"ferry_follow\":1,\"replid\":\"%s\",\"offset\":%lld,\"db\":%d,\"clean\":%d,"
                          "\"source\":\"%s\",\"target\":\"%s\",\"saved_ms\":%lld}\n",
-                     f->replid, f->applied, f->applied_db, clean, sl, tl, (long long)util_now_ms()) > 0;
+                     f->replid, f->applied, f->applied_db, clean, f->sjson, f->tjson, (long long)util_now_ms()) > 0;
         ok = fflush(fp) == 0 && ok;
         ok = fsync(fileno(fp)) == 0 && ok;
         ok = fclose(fp) == 0 && ok;
@@ -438,14 +437,12 @@ static int state_load(Follower *f, char *err, size_t errlen) {
                *clean = json_field(text, "clean"), *src = json_field(text, "source"), *dst = json_field(text, "target");
     if (!json_field(text, "ferry_follow") || !id || !off || !db || !clean || !src || !dst || *id != '"')
         return util_err(err, errlen, "%s is not a follower position ferry wrote: give another --state file", f->state_path);
-    char sl[700], tl[700], want[720];
-    progress_json_escape(f->slabel + 7, sl, sizeof(sl));
-    progress_json_escape(f->tlabel + 7, tl, sizeof(tl));
-    snprintf(want, sizeof(want), "\"%s\"", sl);
+    char want[720];
+    snprintf(want, sizeof(want), "\"%s\"", f->sjson);
     if (strncmp(src, want, strlen(want)))
         return util_err(err, errlen, "%s holds the position of a follower of another source (%.*s), not of %s: give another --state file",
                         f->state_path, (int)strcspn(src, ","), src, f->slabel + 7);
-    snprintf(want, sizeof(want), "\"%s\"", tl);
+    snprintf(want, sizeof(want), "\"%s\"", f->tjson);
     if (strncmp(dst, want, strlen(want)))
         return util_err(err, errlen, "%s holds the position of a follower into another target (%.*s), not %s: give another --state file",
                         f->state_path, (int)strcspn(dst, ","), dst, f->tlabel + 7);
@@ -579,30 +576,23 @@ static int snap_want(void *ud, int db, const char *key, size_t keylen, int rdb_t
 }
 
 /* The target dbs the snapshot writes to must be empty unless replace. */
-static int check_target_empty(Follower *f) {
+/* 1 when target db is one the follower writes to: named by the db map,
+ * or any db when there is no map (every source db to itself). */
+static int followed_dst_db(const Follower *f, int db) {
+    if (f->o->dbmap.n == 0) return 1;
+    for (int i = 0; i < f->o->dbmap.n; i++)
+        if (f->o->dbmap.dst[i] == db) return 1;
+    return 0;
+}
+
+static int check_target_empty(Follower *f, const ServerInfo *si) {
     if (f->o->on_conflict == CONFLICT_REPLACE) return 0;
-    redisReply *r = conn_command(f->dst, "INFO keyspace");
-    if (!r) return fail(f, "%s", conn_errstr(f->dst));
-    if (r->type != REDIS_REPLY_STRING) {
-        freeReplyObject(r);
-        return fail(f, "%s refused INFO keyspace: ferry needs it to see whether the target is empty", f->tlabel);
-    }
-    int rc = 0;
-    for (const char *p = r->str; (p = strstr(p, "\ndb")) != NULL; p++) {
-        int db;
-        long long keys;
-        if (sscanf(p + 3, "%d:keys=%lld", &db, &keys) != 2 || keys <= 0) continue;
-        int used = f->o->dbmap.n == 0;
-        for (int i = 0; i < f->o->dbmap.n && !used; i++) used = f->o->dbmap.dst[i] == db;
-        if (used) {
-            rc = fail(f, "%s db %d already holds %lld keys: empty it first (flush-target), or rerun with "
-                         "--on-conflict replace to restore the source's keys over them",
-                      f->tlabel, db, keys);
-            break;
-        }
-    }
-    freeReplyObject(r);
-    return rc;
+    for (int db = 0; db < SERVERINFO_MAX_DB; db++)
+        if (si->db_keys[db] > 0 && followed_dst_db(f, db))
+            return fail(f, "%s db %d already holds %llu keys: empty it first (flush-target), or rerun with "
+                           "--on-conflict replace to restore the source's keys over them",
+                        f->tlabel, db, (unsigned long long)si->db_keys[db]);
+    return 0;
 }
 
 static int rv_send(void *ud, int argc, const char **argv, const size_t *lens) {
@@ -613,13 +603,13 @@ static int rv_send(void *ud, int argc, const char **argv, const size_t *lens) {
  * the value's encoding, or --type-based): rebuilt from the snapshot's own
  * bytes with type commands, then its expiry. Not from the live source: the
  * stream that follows continues from the snapshot's value. As restore_key. */
-static int restore_typed(Follower *f, const RdbEvent *ev) {
+static int restore_typed(Follower *f, const RdbEvent *ev, int valkey) {
     if (f->o->on_conflict == CONFLICT_REPLACE) {
         const char *argv[2] = {"DEL", ev->key};
         size_t lens[2] = {3, ev->keylen};
         if (send_cmd(f, 2, argv, lens) != 0) return -1;
     }
-    RvOptions ro = {.dst_version = f->dst_version, .valkey = f->snap_valkey, .dst_valkey = f->dst_valkey};
+    RvOptions ro = {.dst_version = f->dst_version, .valkey = valkey, .dst_valkey = f->dst_valkey};
     RvResult res = {0};
     char err[FERRY_ERR_LEN];
     int rc = rdbvalue_commands(ev->payload, ev->payload_len, 1, ev->key, ev->keylen, &ro, rv_send, f, &res, err, sizeof(err));
@@ -654,9 +644,8 @@ static int restore_typed(Follower *f, const RdbEvent *ev) {
  * version lowered to the target's, or type commands (rdbvalue_plan).
  * 0 written, 1 not written (nothing left of it), -1 the follower failed. */
 static int restore_key(Follower *f, const RdbEvent *ev, int rdb_version, int valkey) {
-    f->snap_valkey = valkey;
     RvPlan plan = rdbvalue_plan(ev->rdb_type, rdb_version, valkey, f->dst_rdb, f->o->type_based);
-    if (plan == RV_COMMANDS) return restore_typed(f, ev);
+    if (plan == RV_COMMANDS) return restore_typed(f, ev, valkey);
     const unsigned char *payload = ev->payload;
     if (plan == RV_RESTORE_REVERSION) {
         if (ev->payload_len > f->scratch_cap) {
@@ -690,9 +679,7 @@ static int clear_followed(Follower *f) {
     if (serverinfo_fetch(f->dst, &si, err, sizeof(err)) != 0) return fail(f, "%s", err);
     uint64_t removed = 0;
     for (int db = 0; db < SERVERINFO_MAX_DB; db++) {
-        int mapped = f->o->dbmap.n == 0;
-        for (int i = 0; i < f->o->dbmap.n && !mapped; i++) mapped = f->o->dbmap.dst[i] == db;
-        if (!mapped || si.db_keys[db] == 0) continue;
+        if (!followed_dst_db(f, db) || si.db_keys[db] == 0) continue;
         if (select_dst(f, db) != 0 || collect(f) != 0) return -1;
         if (!f->filtering) {
             const char *argv[2] = {"FLUSHDB", "ASYNC"};
@@ -1252,7 +1239,7 @@ static void *follow_main(void *arg) {
     f->dst_rdb = di.rdb_version;
     f->dst_version = di.major * 100 + di.minor;
     f->dst_valkey = !strcmp(di.server_name, "valkey");
-    if (load_commands(f) != 0 || (!f->have_data && check_target_empty(f) != 0)) return NULL;
+    if (load_commands(f) != 0 || (!f->have_data && check_target_empty(f, &di) != 0)) return NULL;
     if (f->st.resumed) {
         state_write(f, 0); /* running: a crash from here on leaves an unclean position */
         flog(f, EV_INFO, "continuing from the position saved in %s: replication id %s, offset %lld", f->state_path, f->replid,
@@ -1353,6 +1340,8 @@ Follower *follow_start(const FollowOptions *o, char *err, size_t errlen) {
         follow_free(f);
         return NULL;
     }
+    progress_json_escape(f->slabel + 7, f->sjson, sizeof(f->sjson));
+    progress_json_escape(f->tlabel + 7, f->tjson, sizeof(f->tjson));
     if (f->state_path && state_lock(f, err, errlen) != 0) {
         follow_free(f);
         return NULL;
