@@ -161,7 +161,7 @@ static int bg_wait_streaming(ActionCtx *c, char *err, size_t errlen) {
     int64_t t0 = util_mono_ms(), last_log = t0;
     for (;;) {
         util_sleep_ms(100);
-            FollowStatus st;
+        FollowStatus st;
         follow_status(bg, &st);
         if (st.state == FOLLOW_FAILED) {
             util_strlcpy(err, st.error, errlen);
@@ -212,9 +212,7 @@ static int follow_run(ActionCtx *c, char *err, size_t errlen) {
  * completed stop step stops it again. */
 static int follow_resume_done(ActionCtx *c, char *err, size_t errlen) {
     if (follow_stop_param(c->step) == 1) {
-        if (bg) {
-                    bg_free();
-        }
+        if (bg) bg_free();
         return 0;
     }
     if (!have_state(c))

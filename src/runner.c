@@ -238,7 +238,6 @@ static int runner_journal(Runner *r, JRec *rec) {
 
 /* --------------------------------------------------------- action host */
 
-
 static int host_stopping(void *ud) {
     HostCtx *h = ud;
     Runner *r = h->r;
@@ -319,10 +318,6 @@ static void host_set_repl(void *ud, ReplMonitor *m) {
     pthread_mutex_unlock(&r->lock);
 }
 
-/* The action passes NULL before it stops the follower, so r->follower is
- * never a stopped one; follow_status() only copies a struct under the
- * follower's own mutex (taken inside r->lock; the follower never takes
- * r->lock). */
 /* The follower's new log lines into the run's log, under its step: it
  * runs through later steps, and its warnings (a lost link, a target error)
  * matter whichever step is running. Called by runner_snapshot (the console
@@ -342,18 +337,22 @@ static void runner_pull_follower(Runner *r) {
     for (int i = 0; i < n; i++) runner_log(r, ev[i].level, step, "follower: %s", ev[i].text);
 }
 
+/* The action passes NULL before it stops the follower, so r->follower is
+ * never a stopped one; follow_status() only copies a struct under the
+ * follower's own mutex (taken inside r->lock; the follower never takes
+ * r->lock). */
 static void host_set_follower(void *ud, Follower *f) {
     HostCtx *h = ud;
     Runner *r = h->r;
     if (!f) runner_pull_follower(r);
     pthread_mutex_lock(&r->lock);
-    if (f && f != r->follower) r->follow_seen = 0;
     if (!f && r->follower) {
         follow_status(r->follower, r->last_follow); /* the last status, kept */
         r->have_last_follow = 1;
     }
     if (f && f != r->follower) {
         r->follow_step = h->idx; /* the step that started it, not a later one */
+        r->follow_seen = 0;
         r->have_last_follow = 0;
     }
     r->follower = f;
