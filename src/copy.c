@@ -266,15 +266,6 @@ static redisReply *copy_canonical(Conn *c, int hash, const char *k, size_t kl) {
     return r;
 }
 
-static int copy_replies_equal(const redisReply *x, const redisReply *y) {
-    if (x->elements != y->elements) return 0;
-    for (size_t i = 0; i < x->elements; i++) {
-        const redisReply *a = x->element[i], *b = y->element[i];
-        if (a->len != b->len || memcmp(a->str, b->str, a->len)) return 0;
-    }
-    return 1;
-}
-
 /* Another server's hash table may DUMP the same set or hash in another
  * order, and a stream written with commands (an earlier type-based copy)
  * has another listpack layout and consumer times: when the payloads
@@ -293,7 +284,7 @@ static int copy_same_contents(CopyWorker *w, const Batch *b, int i) {
     if (!hash && !set) return 0;
     redisReply *x = copy_canonical(w->src, hash, batch_key(b, i), b->len[i]);
     redisReply *y = x ? copy_canonical(w->dst, hash, batch_key(b, i), b->len[i]) : NULL;
-    int same = x && y && copy_replies_equal(x, y);
+    int same = x && y && conn_reply_equal(x, y);
     if (x) freeReplyObject(x);
     if (y) freeReplyObject(y);
     return same;
@@ -355,25 +346,25 @@ static int copy_check_busy(CopyWorker *w, const Batch *b, int nbusy, unsigned ch
  * the target has PEXPIRETIME) and the same
  * set, hash or stream contents (copy_same_contents; other types: 0). No
  * replies may be pending on either connection. */
+/* PEXPIRETIME of key i on c: the absolute ms, -1 none, -2 no such key,
+ * -3 no answer. */
+static long long copy_expiretime(Conn *c, const Batch *b, int i) {
+    const char *a[2] = {"PEXPIRETIME", batch_key(b, i)};
+    size_t l[2] = {11, b->len[i]};
+    redisReply *t = conn_command_argv(c, 2, a, l);
+    long long ms = t && t->type == REDIS_REPLY_INTEGER ? t->integer : -3;
+    if (t) freeReplyObject(t);
+    return ms;
+}
+
 static int copy_typed_identical(CopyWorker *w, const Batch *b, int i, long long abs) {
     if (abs == TYPECOPY_EXPIRE_READ) { /* --type-based: the source's expiry, now */
         if (!w->use_pexpiretime) return 0;
-        const char *a[2] = {"PEXPIRETIME", batch_key(b, i)};
-        size_t l[2] = {11, b->len[i]};
-        redisReply *t = conn_command_argv(w->src, 2, a, l);
-        long long ms = t && t->type == REDIS_REPLY_INTEGER ? t->integer : -2;
-        if (t) freeReplyObject(t);
-        if (ms == -2) return 0; /* gone from the source meanwhile */
+        long long ms = copy_expiretime(w->src, b, i);
+        if (ms == -2 || ms == -3) return 0; /* gone from the source meanwhile, or no answer */
         abs = ms < 0 ? 0 : ms;
     }
-    if (w->dst_pexpiretime) {
-        const char *a[2] = {"PEXPIRETIME", batch_key(b, i)};
-        size_t l[2] = {11, b->len[i]};
-        redisReply *t = conn_command_argv(w->dst, 2, a, l);
-        long long theirs = t && t->type == REDIS_REPLY_INTEGER ? t->integer : -3;
-        if (t) freeReplyObject(t);
-        if (theirs != (abs ? abs : -1)) return 0;
-    }
+    if (w->dst_pexpiretime && copy_expiretime(w->dst, b, i) != (abs ? abs : -1)) return 0;
     return copy_same_contents(w, b, i);
 }
 

@@ -170,20 +170,7 @@ void tu_ferry(TuRun *r, int timeout_s, const char *const *env, const char *const
     if (killed) fail_msg("ferry did not finish within %d s; stderr: %s", timeout_s, r->err);
 }
 
-int tu_reply_equal(const redisReply *x, const redisReply *y) {
-    if (!x || !y) return x == y;
-    if (x->type != y->type) return 0;
-    switch (x->type) {
-    case REDIS_REPLY_INTEGER: return x->integer == y->integer;
-    case REDIS_REPLY_NIL: return 1;
-    case REDIS_REPLY_ARRAY:
-        if (x->elements != y->elements) return 0;
-        for (size_t i = 0; i < x->elements; i++)
-            if (!tu_reply_equal(x->element[i], y->element[i])) return 0;
-        return 1;
-    default: return x->len == y->len && memcmp(x->str, y->str, x->len) == 0;
-    }
-}
+int tu_reply_equal(const redisReply *x, const redisReply *y) { return conn_reply_equal(x, y); }
 
 static int tu_cmp_str(const void *x, const void *y) {
     const redisReply *a = *(redisReply *const *)x, *b = *(redisReply *const *)y;
