@@ -437,6 +437,20 @@ static int rs_check_busy(RsWorker *w, const RsBatch *b, int nbusy, char *err, si
     return 0;
 }
 
+/* A key that was on the target already: identical (same value and
+ * expiry), else skipped or failed as the conflict policy says. */
+static void rs_count_existing(RdbSource *s, const RsBatch *b, const RsItem *it, int same) {
+    if (same) {
+        atomic_fetch_add(&s->stats.identical, 1);
+        return;
+    }
+    int skip = s->opt.on_conflict == CONFLICT_SKIP;
+    if (skip) atomic_fetch_add(&s->stats.skipped, 1);
+    else stats_fail(&s->stats, FAIL_BUSYKEY);
+    rs_report(s, skip, FAIL_BUSYKEY, b->src_db, b->data + it->key_off, it->key_len,
+              "target key exists with a different value or expiry");
+}
+
 /* ---------------------------------------------------- type-based keys */
 
 typedef struct RsEmit {
@@ -601,15 +615,7 @@ static int rs_restore_typed(RsWorker *w, const RsBatch *b, const RsItem *it, cha
             return 0;
         }
         if (exists) {
-            if (same) {
-                atomic_fetch_add(&s->stats.identical, 1);
-            } else if (s->opt.on_conflict == CONFLICT_SKIP) {
-                atomic_fetch_add(&s->stats.skipped, 1);
-                rs_report(s, 1, FAIL_BUSYKEY, b->src_db, key, it->key_len, "target key exists with a different value or expiry");
-            } else {
-                stats_fail(&s->stats, FAIL_BUSYKEY);
-                rs_report(s, 0, FAIL_BUSYKEY, b->src_db, key, it->key_len, "target key exists with a different value or expiry");
-            }
+            rs_count_existing(s, b, it, same);
             return 0;
         }
         atomic_fetch_add(&s->stats.copied, 1);
@@ -707,19 +713,8 @@ static int rs_restore_batch(RsWorker *w, const RsBatch *b, int *handled, char *e
     if (nbusy) {
         if (rs_check_busy(w, b, nbusy, err, errlen) != 0) return -1;
         for (int j = 0; j < nbusy; j++) {
-            const RsItem *it = &b->it[w->busy[j]];
             (*handled)++;
-            if (w->same[j]) {
-                atomic_fetch_add(&s->stats.identical, 1);
-            } else if (s->opt.on_conflict == CONFLICT_SKIP) {
-                atomic_fetch_add(&s->stats.skipped, 1);
-                rs_report(s, 1, FAIL_BUSYKEY, b->src_db, b->data + it->key_off, it->key_len,
-                          "target key exists with a different value or expiry");
-            } else {
-                stats_fail(&s->stats, FAIL_BUSYKEY);
-                rs_report(s, 0, FAIL_BUSYKEY, b->src_db, b->data + it->key_off, it->key_len,
-                          "target key exists with a different value or expiry");
-            }
+            rs_count_existing(s, b, &b->it[w->busy[j]], w->same[j]);
         }
     }
     return fatal ? -1 : 0;
