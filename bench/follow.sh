@@ -34,26 +34,20 @@ BENCH_NAME=follow.sh
 # shellcheck source=bench/lib.sh
 . "$REPO/bench/lib.sh"
 
-usage() {
-    sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'
-}
-
 while [ $# -gt 0 ]; do
+    bench_common_option "$@"
+    if [ "$COMMON_SHIFT" -gt 0 ]; then
+        shift "$COMMON_SHIFT"
+        continue
+    fi
     case "$1" in
-    --keys) [ $# -ge 2 ] || die "--keys needs a value"; KEYS=$2; shift 2 ;;
-    --seed) [ $# -ge 2 ] || die "--seed needs a value"; SEED=$2; shift 2 ;;
-    --no-big-keys) BIG=0; shift ;;
-    --big-keys) BIG=1; shift ;;
     --requests) [ $# -ge 2 ] || die "--requests needs a value"; REQUESTS=$2; shift 2 ;;
     --pipeline) [ $# -ge 2 ] || die "--pipeline needs a value"; PIPELINE=$2; shift 2 ;;
     --clients) [ $# -ge 2 ] || die "--clients needs a value"; CLIENTS=$2; shift 2 ;;
-    --build-dir) [ $# -ge 2 ] || die "--build-dir needs a value"; BUILD_DIR=$2; shift 2 ;;
-    -h|--help) usage; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
     esac
 done
-[[ $KEYS =~ ^[0-9]+$ ]] || die "--keys '$KEYS' is not a count"
-[[ $SEED =~ ^[0-9]+$ ]] || die "--seed '$SEED' is not a number"
+bench_check_common
 [[ $REQUESTS =~ ^[1-9][0-9]*$ ]] || die "--requests '$REQUESTS' is not a positive number"
 [[ $PIPELINE =~ ^[1-9][0-9]*$ ]] || die "--pipeline '$PIPELINE' is not a positive number"
 [[ $CLIENTS =~ ^[1-9][0-9]*$ ]] || die "--clients '$CLIENTS' is not a positive number"

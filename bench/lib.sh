@@ -12,6 +12,32 @@
 
 die() { echo "$BENCH_NAME: $*" >&2; exit 1; }
 
+# bench_usage: the sourcing script's header comment, as its --help.
+bench_usage() {
+    sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
+}
+
+# bench_common_option ARGS...: the options every bench script takes (--keys,
+# --seed, --no-big-keys/--big-keys, --build-dir, --help), into KEYS, SEED, BIG
+# and BUILD_DIR. Sets COMMON_SHIFT to the arguments used, 0 when "$1" is not
+# one of them. bench_check_common validates what they set.
+bench_common_option() {
+    COMMON_SHIFT=0
+    case "$1" in
+    --keys) [ $# -ge 2 ] || die "--keys needs a value"; KEYS=$2; COMMON_SHIFT=2 ;;
+    --seed) [ $# -ge 2 ] || die "--seed needs a value"; SEED=$2; COMMON_SHIFT=2 ;;
+    --no-big-keys) BIG=0; COMMON_SHIFT=1 ;;
+    --big-keys) BIG=1; COMMON_SHIFT=1 ;;
+    --build-dir) [ $# -ge 2 ] || die "--build-dir needs a value"; BUILD_DIR=$2; COMMON_SHIFT=2 ;;
+    -h|--help) bench_usage; exit 0 ;;
+    esac
+}
+
+bench_check_common() {
+    [[ $KEYS =~ ^[0-9]+$ ]] || die "--keys '$KEYS' is not a count"
+    [[ $SEED =~ ^[0-9]+$ ]] || die "--seed '$SEED' is not a number"
+}
+
 # bench_find_build: sets BUILD_DIR (the first of build, build* holding ferry,
 # ferry-gen and ferry-respdump, unless given) and FERRY, GEN, RESPDUMP.
 bench_find_build() {

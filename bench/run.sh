@@ -27,25 +27,19 @@ BENCH_NAME=run.sh
 # shellcheck source=bench/lib.sh
 . "$REPO/bench/lib.sh"
 
-usage() {
-    sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'
-}
-
 while [ $# -gt 0 ]; do
+    bench_common_option "$@"
+    if [ "$COMMON_SHIFT" -gt 0 ]; then
+        shift "$COMMON_SHIFT"
+        continue
+    fi
     case "$1" in
-    --keys) [ $# -ge 2 ] || die "--keys needs a value"; KEYS=$2; shift 2 ;;
-    --seed) [ $# -ge 2 ] || die "--seed needs a value"; SEED=$2; shift 2 ;;
-    --no-big-keys) BIG=0; shift ;;
-    --big-keys) BIG=1; shift ;;
     --workers) [ $# -ge 2 ] || die "--workers needs a value"; WORKERS=$2; shift 2 ;;
     --batch) [ $# -ge 2 ] || die "--batch needs a value"; BATCH=$2; shift 2 ;;
-    --build-dir) [ $# -ge 2 ] || die "--build-dir needs a value"; BUILD_DIR=$2; shift 2 ;;
-    -h|--help) usage; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
     esac
 done
-[[ $KEYS =~ ^[0-9]+$ ]] || die "--keys '$KEYS' is not a count"
-[[ $SEED =~ ^[0-9]+$ ]] || die "--seed '$SEED' is not a number"
+bench_check_common
 [[ $WORKERS =~ ^[1-9][0-9]*$ ]] || die "--workers '$WORKERS' is not a positive number"
 [ -z "$BATCH" ] || [[ $BATCH =~ ^[1-9][0-9]*$ ]] || die "--batch '$BATCH' is not a positive number"
 
