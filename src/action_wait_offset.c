@@ -88,54 +88,29 @@ static int wait_offset_run(ActionCtx *c, char *err, size_t errlen) {
             action_log(c, EV_WARN, "no pause-writes step comes before this one: the offsets can be equal for a moment while new writes keep coming; cut over only with writes paused");
         return action_follow_wait(c, poll_ms, limit, 0, err, errlen);
     }
-    char tlabel[300];
-    uri_format_redacted(&c->copy->target.uri, tlabel, sizeof(tlabel));
     if (!paused_before(c))
         action_log(c, EV_WARN, "no pause-writes step comes before this one: the offsets can be equal for a moment while new writes keep coming; cut over only with writes paused");
-    ReplMonitorOptions mo = {&c->copy->source, &c->copy->target, (int)poll_ms};
-    ReplMonitor *m = repl_monitor_start(&mo, err, errlen);
-    if (!m) return -1;
-    ReplState *st = malloc(sizeof(*st));
-    ReplView *v = malloc(sizeof(*v));
-    if (!st || !v) {
-        free(st);
-        free(v);
-        repl_monitor_stop(m);
-        return util_err(err, errlen, "out of memory");
-    }
-    if (c->host.set_repl) c->host.set_repl(c->host.ud, m); /* the console's panel */
-    char line[1024], msg[FERRY_ERR_LEN], last_err[2 * REPL_ERR_LEN + 8] = "";
+    ReplWatch w;
+    if (action_repl_watch_start(c, poll_ms, &w, err, errlen) != 0) return -1;
+    const ReplView *v = w.v;
+    char line[1024];
     int64_t t0 = util_mono_ms(), last_log = t0;
-    uint64_t seq = 0;
-    int rc = -1, seen = 0;
+    int rc = -1;
     for (;;) {
         int64_t now = util_mono_ms();
         if (action_stopping(c) || (limit && now - t0 > limit)) {
-            if (seen) repl_view_format_line(v, line, sizeof(line));
+            if (w.seen) repl_view_format_line(v, line, sizeof(line));
             char d[32];
             fmt_wait(d, sizeof(d), now - t0);
-            util_err(err, errlen, "target %s had not caught up with the source after %s: %s%s", tlabel, d,
-                     seen ? line : "no sample of both servers yet",
+            util_err(err, errlen, "target %s had not caught up with the source after %s: %s%s", w.tlabel, d,
+                     w.seen ? line : "no sample of both servers yet",
                      limit && now - t0 > limit ? "; give this step a longer timeout (timeout = 2m) to wait longer, or roll back: unpause the source (the application never left it)" : "");
             break;
         }
-        seq = repl_monitor_wait(m, seq, 200);
-        if (!seq) continue;
-        repl_monitor_state(m, st);
-        now = util_mono_ms();
-        repl_view_build(st, now, v);
-        seen = 1;
-        char errs[sizeof(last_err)];
-        snprintf(errs, sizeof(errs), "%s%s%s", v->source_error, v->source_error[0] && v->target_error[0] ? "; " : "",
-                 v->target_error);
-        if (strcmp(errs, last_err)) {
-            if (errs[0]) action_log(c, EV_WARN, "sampling: %s (retrying)", errs);
-            util_strlcpy(last_err, errs, sizeof(last_err));
-        }
-        if (repl_view_blocked(v, tlabel, msg, sizeof(msg))) {
-            util_strlcpy(err, msg, errlen);
-            break;
-        }
+        int got = action_repl_watch_next(c, &w, err, errlen);
+        if (got < 0) break;
+        if (!got) continue;
+        now = w.now;
         if (v->caught_up) {
             char d[32];
             fmt_wait(d, sizeof(d), now - t0);
@@ -156,10 +131,7 @@ static int wait_offset_run(ActionCtx *c, char *err, size_t errlen) {
             last_log = now;
         }
     }
-    if (c->host.set_repl) c->host.set_repl(c->host.ud, NULL);
-    repl_monitor_stop(m);
-    free(st);
-    free(v);
+    action_repl_watch_stop(c, &w);
     return rc;
 }
 

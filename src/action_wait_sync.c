@@ -83,50 +83,27 @@ static int wait_sync_run(ActionCtx *c, char *err, size_t errlen) {
     WaitSyncParams p;
     const char *bad;
     wait_sync_params_get(c->step, &p, &bad);
-    char tlabel[300];
-    uri_format_redacted(&c->copy->target.uri, tlabel, sizeof(tlabel));
-    ReplMonitorOptions mo = {&c->copy->source, &c->copy->target, (int)p.poll_ms};
-    ReplMonitor *m = repl_monitor_start(&mo, err, errlen);
-    if (!m) return -1;
-    ReplState *st = malloc(sizeof(*st));
-    ReplView *v = malloc(sizeof(*v));
-    if (!st || !v) {
-        free(st);
-        free(v);
-        repl_monitor_stop(m);
-        return util_err(err, errlen, "out of memory");
-    }
-    if (c->host.set_repl) c->host.set_repl(c->host.ud, m); /* the console's panel */
-    char lagtxt[16], line[1024], msg[FERRY_ERR_LEN], last_err[2 * REPL_ERR_LEN + 8] = "";
+    ReplWatch w;
+    if (action_repl_watch_start(c, p.poll_ms, &w, err, errlen) != 0) return -1;
+    const ReplState *st = w.st;
+    const ReplView *v = w.v;
+    const char *tlabel = w.tlabel;
+    char lagtxt[16], line[1024];
     util_fmt_bytes(lagtxt, sizeof(lagtxt), (double)p.max_lag);
     action_log(c, EV_INFO, "waiting for target %s: initial sync done, link up, lag at most %s", tlabel, lagtxt);
     int64_t t0 = util_mono_ms(), last_log = t0, unreached_since = 0;
-    uint64_t seq = 0;
-    int rc = -1, seen = 0;
+    int rc = -1;
     ReplLink last_link = REPL_LINK_UNKNOWN;
     for (;;) {
         if (action_stopping(c)) {
-            if (seen) repl_view_format_line(v, line, sizeof(line));
-            util_err(err, errlen, "target %s was not in sync yet: %s", tlabel, seen ? line : "no sample of both servers yet");
+            if (w.seen) repl_view_format_line(v, line, sizeof(line));
+            util_err(err, errlen, "target %s was not in sync yet: %s", tlabel, w.seen ? line : "no sample of both servers yet");
             break;
         }
-        seq = repl_monitor_wait(m, seq, 200);
-        if (!seq) continue;
-        repl_monitor_state(m, st);
-        int64_t now = util_mono_ms();
-        repl_view_build(st, now, v);
-        seen = 1;
-        char errs[sizeof(last_err)];
-        snprintf(errs, sizeof(errs), "%s%s%s", v->source_error, v->source_error[0] && v->target_error[0] ? "; " : "",
-                 v->target_error);
-        if (strcmp(errs, last_err)) {
-            if (errs[0]) action_log(c, EV_WARN, "sampling: %s (retrying)", errs);
-            util_strlcpy(last_err, errs, sizeof(last_err));
-        }
-        if (repl_view_blocked(v, tlabel, msg, sizeof(msg))) {
-            util_strlcpy(err, msg, errlen);
-            break;
-        }
+        int got = action_repl_watch_next(c, &w, err, errlen);
+        if (got < 0) break;
+        if (!got) continue;
+        int64_t now = w.now;
         /* Not through to the source: the source lists neither the target
          * nor any replica in the middle of a sync (the target may be
          * listed under another address, behind NAT). */
@@ -168,10 +145,7 @@ static int wait_sync_run(ActionCtx *c, char *err, size_t errlen) {
             last_link = v->link;
         }
     }
-    if (c->host.set_repl) c->host.set_repl(c->host.ud, NULL);
-    repl_monitor_stop(m);
-    free(st);
-    free(v);
+    action_repl_watch_stop(c, &w);
     return rc;
 }
 

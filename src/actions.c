@@ -122,3 +122,51 @@ int action_parse_bool(const char *v) {
     if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off")) return 0;
     return -1;
 }
+
+int action_repl_watch_start(ActionCtx *c, int64_t poll_ms, ReplWatch *w, char *err, size_t errlen) {
+    memset(w, 0, sizeof(*w));
+    uri_format_redacted(&c->copy->target.uri, w->tlabel, sizeof(w->tlabel));
+    ReplMonitorOptions mo = {&c->copy->source, &c->copy->target, (int)poll_ms};
+    w->m = repl_monitor_start(&mo, err, errlen);
+    if (!w->m) return -1;
+    w->st = malloc(sizeof(*w->st));
+    w->v = malloc(sizeof(*w->v));
+    if (!w->st || !w->v) {
+        free(w->st);
+        free(w->v);
+        repl_monitor_stop(w->m);
+        return util_err(err, errlen, "out of memory");
+    }
+    if (c->host.set_repl) c->host.set_repl(c->host.ud, w->m); /* the console's panel */
+    return 0;
+}
+
+int action_repl_watch_next(ActionCtx *c, ReplWatch *w, char *err, size_t errlen) {
+    w->seq = repl_monitor_wait(w->m, w->seq, 200);
+    if (!w->seq) return 0;
+    repl_monitor_state(w->m, w->st);
+    w->now = util_mono_ms();
+    repl_view_build(w->st, w->now, w->v);
+    w->seen = 1;
+    const ReplView *v = w->v;
+    char errs[sizeof(w->last_err)];
+    snprintf(errs, sizeof(errs), "%s%s%s", v->source_error, v->source_error[0] && v->target_error[0] ? "; " : "",
+             v->target_error);
+    if (strcmp(errs, w->last_err)) {
+        if (errs[0]) action_log(c, EV_WARN, "sampling: %s (retrying)", errs);
+        util_strlcpy(w->last_err, errs, sizeof(w->last_err));
+    }
+    char msg[FERRY_ERR_LEN];
+    if (repl_view_blocked(v, w->tlabel, msg, sizeof(msg))) {
+        util_strlcpy(err, msg, errlen);
+        return -1;
+    }
+    return 1;
+}
+
+void action_repl_watch_stop(ActionCtx *c, ReplWatch *w) {
+    if (c->host.set_repl) c->host.set_repl(c->host.ud, NULL);
+    repl_monitor_stop(w->m);
+    free(w->st);
+    free(w->v);
+}

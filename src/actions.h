@@ -116,4 +116,25 @@ int action_param_int(const RunbookStep *st, const char *key, long lo, long hi, l
 /* "yes"/"no"/"true"/"false"/"on"/"off": 1/0, -1 when not one of these. */
 int action_parse_bool(const char *v);
 
+/* A replication monitor watched by a step (wait-sync, wait-offset): the
+ * monitor, its latest state and view, shown in the console while it runs. */
+typedef struct ReplWatch {
+    ReplMonitor *m;
+    ReplState *st;
+    ReplView *v;      /* the latest sample, once seen */
+    uint64_t seq;
+    int seen;         /* a sample of both servers has arrived */
+    int64_t now;      /* monotonic time of the latest sample */
+    char tlabel[300]; /* the target, password masked */
+    char last_err[2 * REPL_ERR_LEN + 8];
+} ReplWatch;
+
+/* Starts the monitor (sampling every poll_ms) and hands it to the console. */
+int action_repl_watch_start(ActionCtx *c, int64_t poll_ms, ReplWatch *w, char *err, size_t errlen);
+/* Waits up to 200 ms for a new sample: 1 = a new one in w->v (sampling
+ * errors are logged when they change), 0 = none yet, -1 = the target can
+ * never get there (repl_view_blocked: the message in err). */
+int action_repl_watch_next(ActionCtx *c, ReplWatch *w, char *err, size_t errlen);
+void action_repl_watch_stop(ActionCtx *c, ReplWatch *w);
+
 #endif
